@@ -1,0 +1,183 @@
+"""The store's tables (SQLAlchemy Core), shared by SQLite and PostgreSQL.
+
+Conventions: times are integer microseconds since the epoch, UTC (``*_us``); money is
+integer nano-USD (``*_nanos``); usage quantities are integer thousandths of their unit
+(``quantity_milli``), so audio and video seconds keep millisecond precision and every
+sum stays exact. Missing attribution is the empty string, never NULL, so that rollup
+keys compare equal.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+#: Dimensions of every rollup, in key order.
+ROLLUP_DIMENSIONS = ("department", "project", "agent", "key_id", "provider", "model")
+
+
+def _dim(name: str) -> Column[str]:
+    return Column(name, Text, nullable=False, server_default="")
+
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("ts_us", BigInteger, nullable=False),
+    _dim("department"),
+    _dim("project"),
+    _dim("agent"),
+    _dim("key_id"),
+    _dim("end_user"),
+    _dim("provider"),
+    _dim("model_requested"),
+    _dim("model_used"),
+    _dim("operation"),
+    Column("source", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("http_status", Integer, nullable=True),
+    Column("flags", Integer, nullable=False, server_default="0"),
+    Column("cost_nanos", BigInteger, nullable=False, server_default="0"),
+    Column("list_cost_nanos", BigInteger, nullable=False, server_default="0"),
+    Column("reserved_nanos", BigInteger, nullable=False, server_default="0"),
+    Column("reported_cost_nanos", BigInteger, nullable=True),
+    Column("requested_cost_nanos", BigInteger, nullable=True),
+    Column("routed_from", Text, nullable=True),
+    Column("latency_ms", Integer, nullable=True),
+    Column("detail", Text, nullable=True),
+    Column("settled_us", BigInteger, nullable=True),
+)
+Index("ix_events_ts", events.c.ts_us)
+Index("ix_events_status", events.c.status, events.c.ts_us)
+Index("ix_events_department_ts", events.c.department, events.c.ts_us)
+
+event_usage = Table(
+    "event_usage",
+    metadata,
+    Column("event_id", Text, nullable=False),
+    Column("usage_type", Text, nullable=False),
+    Column("quantity_milli", BigInteger, nullable=False),
+    Column("cost_nanos", BigInteger, nullable=False),
+    Column("list_cost_nanos", BigInteger, nullable=False),
+    PrimaryKeyConstraint("event_id", "usage_type"),
+)
+
+
+def _calls_rollup(name: str, bucket: Column[object]) -> Table:
+    return Table(
+        name,
+        metadata,
+        bucket,
+        *(_dim(d) for d in ROLLUP_DIMENSIONS),
+        Column("calls", BigInteger, nullable=False),
+        Column("cost_nanos", BigInteger, nullable=False),
+        Column("list_cost_nanos", BigInteger, nullable=False),
+        Column("unpriced_calls", BigInteger, nullable=False),
+        Column("routed_calls", BigInteger, nullable=False),
+        Column("routed_cost_nanos", BigInteger, nullable=False),
+        Column("requested_cost_nanos", BigInteger, nullable=False),
+        PrimaryKeyConstraint(bucket.name, *ROLLUP_DIMENSIONS),
+    )
+
+
+def _usage_rollup(name: str, bucket: Column[object]) -> Table:
+    return Table(
+        name,
+        metadata,
+        bucket,
+        *(_dim(d) for d in ROLLUP_DIMENSIONS),
+        Column("usage_type", Text, nullable=False),
+        Column("quantity_milli", BigInteger, nullable=False),
+        Column("cost_nanos", BigInteger, nullable=False),
+        Column("list_cost_nanos", BigInteger, nullable=False),
+        PrimaryKeyConstraint(bucket.name, *ROLLUP_DIMENSIONS, "usage_type"),
+    )
+
+
+#: Hourly rollups, bucketed by the UTC hour (``hour_us`` = start of the hour).
+calls_hourly = _calls_rollup("rollup_calls_hourly", Column("hour_us", BigInteger))
+usage_hourly = _usage_rollup("rollup_usage_hourly", Column("hour_us", BigInteger))
+#: Daily rollups, bucketed by the organisation's local date (``day`` = "YYYY-MM-DD").
+calls_daily = _calls_rollup("rollup_calls_daily", Column("day", Text))
+usage_daily = _usage_rollup("rollup_usage_daily", Column("day", Text))
+
+virtual_keys = Table(
+    "virtual_keys",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("prefix", Text, nullable=False),
+    Column("secret_hash", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False, server_default=""),
+    _dim("department"),
+    _dim("project"),
+    _dim("agent"),
+    Column("allowed_models", Text, nullable=False, server_default=""),
+    Column("allow_attribution_headers", Boolean, nullable=False, server_default="0"),
+    Column("created_us", BigInteger, nullable=False),
+    Column("expires_us", BigInteger, nullable=True),
+    Column("revoked_us", BigInteger, nullable=True),
+)
+
+budgets = Table(
+    "budgets",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("scope", Text, nullable=False),
+    Column("period", Text, nullable=False),
+    Column("limit_nanos", BigInteger, nullable=False),
+    Column("enforced", Boolean, nullable=False),
+    Column("thresholds", Text, nullable=False),
+    Column("owners", Text, nullable=False, server_default=""),
+    Column("created_us", BigInteger, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+    UniqueConstraint("scope", "period", name="uq_budgets_scope_period"),
+)
+
+#: Spend and open reservations of one budget in one period: the hot-path counter.
+budget_periods = Table(
+    "budget_periods",
+    metadata,
+    Column("budget_id", Text, nullable=False),
+    Column("period_start_us", BigInteger, nullable=False),
+    Column("spent_nanos", BigInteger, nullable=False, server_default="0"),
+    Column("reserved_nanos", BigInteger, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("budget_id", "period_start_us"),
+)
+
+#: Which budget periods an open reservation holds money in (released when settled).
+reservation_holds = Table(
+    "reservation_holds",
+    metadata,
+    Column("event_id", Text, nullable=False),
+    Column("budget_id", Text, nullable=False),
+    Column("period_start_us", BigInteger, nullable=False),
+    Column("amount_nanos", BigInteger, nullable=False),
+    PrimaryKeyConstraint("event_id", "budget_id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ts_us", BigInteger, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("target", Text, nullable=False),
+    Column("before", Text, nullable=True),
+    Column("after", Text, nullable=True),
+    Column("reason", Text, nullable=True),
+)
+Index("ix_audit_ts", audit_log.c.ts_us)

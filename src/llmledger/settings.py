@@ -1,0 +1,236 @@
+"""One declarative settings class: a TOML file with ``LLMLEDGER_*`` environment overrides.
+
+Every field carries a description; ``docs/configuration.md`` is generated from them and a
+test fails when a setting is missing there. Secrets are never held in the file itself:
+the file names the environment variable (``api_key_env``) and the value is read as a
+`SecretStr`, so it never prints.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+CONFIG_ENV = "LLMLEDGER_CONFIG"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class OrganisationSettings(Section):
+    name: str = Field("Acme", description="Organisation name shown in views and digests.")
+    timezone: str = Field(
+        "UTC", description="IANA time zone for days, months, periods and schedules."
+    )
+    fiscal_year_start_month: int = Field(
+        1, ge=1, le=12, description="Month (1-12) in which the fiscal year starts."
+    )
+    annual_budget_usd: Decimal = Field(
+        Decimal(0), ge=0, description="Annual LLM budget (USD) that YTD spend is read against."
+    )
+    monthly_budget_usd: Decimal = Field(
+        Decimal(0), ge=0, description="Monthly allocation (USD) that MTD spend is read against."
+    )
+    currency: Literal["USD"] = Field("USD", description="Reporting currency (USD only).")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class StoreSettings(Section):
+    url: str = Field(
+        "sqlite:///llmledger.db",
+        description="Store URL: sqlite:///path.db (embedded) or postgresql://user@host/db.",
+    )
+    redis_url: str | None = Field(
+        None, description="Optional Redis URL for shared budget counters and rate state."
+    )
+    batch_max_events: int = Field(
+        512, ge=1, description="Most writes committed together by the writer (group commit)."
+    )
+    pool_size: int = Field(8, ge=1, description="PostgreSQL connection pool size.")
+
+
+class ServerSettings(Section):
+    host: str = Field("127.0.0.1", description="Address `llmledger serve` listens on.")
+    port: int = Field(8080, ge=0, le=65535, description="Port `llmledger serve` listens on.")
+    public_url: str | None = Field(
+        None, description="Base URL of the dashboard as users reach it (links in emails)."
+    )
+    max_body_bytes: int = Field(
+        32 * 1024 * 1024, ge=1024, description="Largest request body the gateway accepts."
+    )
+
+
+class ProviderSettings(Section):
+    base_url: str | None = Field(
+        None, description="Upstream base URL; the provider's public endpoint when unset."
+    )
+    api_key_env: str | None = Field(
+        None, description="Environment variable holding the gateway's provider credential."
+    )
+    connect_timeout_s: Decimal = Field(
+        Decimal(10), gt=0, description="Seconds to open a connection upstream."
+    )
+    first_byte_timeout_s: Decimal = Field(
+        Decimal(120), gt=0, description="Seconds to wait for the first byte of an answer."
+    )
+    total_timeout_s: Decimal = Field(
+        Decimal(900), gt=0, description="Seconds a whole call (stream included) may take."
+    )
+    region: str | None = Field(None, description="AWS region (Bedrock only).")
+
+    def credential(self) -> SecretStr | None:
+        """The provider credential from the named environment variable, if set."""
+        if not self.api_key_env:
+            return None
+        value = os.environ.get(self.api_key_env)
+        return SecretStr(value) if value else None
+
+
+def _default_provider(base_url: str, key_env: str | None, region: str | None = None) -> Any:
+    return lambda: ProviderSettings(base_url=base_url, api_key_env=key_env, region=region)
+
+
+class ProvidersSettings(Section):
+    openai: ProviderSettings = Field(
+        default_factory=_default_provider("https://api.openai.com/v1", "OPENAI_API_KEY"),
+        description="OpenAI upstream.",
+    )
+    anthropic: ProviderSettings = Field(
+        default_factory=_default_provider("https://api.anthropic.com", "ANTHROPIC_API_KEY"),
+        description="Anthropic upstream.",
+    )
+    gemini: ProviderSettings = Field(
+        default_factory=_default_provider(
+            "https://generativelanguage.googleapis.com", "GEMINI_API_KEY"
+        ),
+        description="Google Gemini API upstream.",
+    )
+    bedrock: ProviderSettings = Field(
+        default_factory=lambda: ProviderSettings(region="us-east-1"),
+        description="AWS Bedrock runtime upstream (credentials from the AWS chain).",
+    )
+
+
+class GatewaySettings(Section):
+    sandbox: bool = Field(
+        False, description="Answer from the built-in sandbox upstream instead of providers."
+    )
+    allow_unpriced: bool = Field(
+        True, description="Forward calls to models with no known price (recorded as unpriced)."
+    )
+    log_prompts: bool = Field(
+        False, description="Store prompts and completions (off: never stored or logged)."
+    )
+
+
+class SmtpSettings(Section):
+    host: str = Field("localhost", description="SMTP server host.")
+    port: int = Field(587, ge=1, le=65535, description="SMTP server port.")
+    from_: str = Field(
+        "llmledger@localhost", alias="from", description="Sender address of emails."
+    )
+    starttls: bool = Field(True, description="Upgrade the connection with STARTTLS.")
+    username_env: str | None = Field(None, description="Environment variable: SMTP user.")
+    password_env: str | None = Field(None, description="Environment variable: SMTP password.")
+
+
+class NotifySettings(Section):
+    smtp: SmtpSettings | None = Field(None, description="Email over SMTP; off when unset.")
+
+
+class DigestSettings(Section):
+    recipients: list[str] = Field(
+        default_factory=list, description="Finance recipients of the weekly digest."
+    )
+    send_at: str = Field(
+        "MON 08:00", description="Weekday and time the digest is sent, organisation time."
+    )
+
+
+class Settings(BaseSettings):
+    """All of llmledger's settings. See docs/configuration.md."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LLMLEDGER_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        populate_by_name=True,
+    )
+
+    organisation: OrganisationSettings = Field(
+        default_factory=lambda: OrganisationSettings(), description="The organisation."
+    )
+    store: StoreSettings = Field(
+        default_factory=lambda: StoreSettings(), description="Where the ledger lives."
+    )
+    server: ServerSettings = Field(
+        default_factory=lambda: ServerSettings(), description="The HTTP server."
+    )
+    providers: ProvidersSettings = Field(
+        default_factory=lambda: ProvidersSettings(), description="Upstream providers."
+    )
+    gateway: GatewaySettings = Field(
+        default_factory=lambda: GatewaySettings(), description="Gateway behaviour."
+    )
+    notify: NotifySettings = Field(
+        default_factory=lambda: NotifySettings(), description="Alert and digest channels."
+    )
+    digest: DigestSettings = Field(
+        default_factory=lambda: DigestSettings(), description="The weekly digest."
+    )
+    admin_token: SecretStr | None = Field(
+        None, description="Bootstrap admin API token (LLMLEDGER_ADMIN_TOKEN)."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment overrides the file, which arrives as init values.
+        return (env_settings, init_settings)
+
+    @classmethod
+    def load(cls, path: Path | None = None, **overrides: Any) -> Settings:
+        """Settings from `path` (or $LLMLEDGER_CONFIG), the environment, then overrides."""
+        values: dict[str, Any] = {}
+        chosen = path or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
+        if chosen is not None:
+            try:
+                values = tomllib.loads(chosen.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                raise SettingsError(f"config file not found: {chosen}") from None
+            except tomllib.TOMLDecodeError as exc:
+                raise SettingsError(f"config file {chosen} is not valid TOML: {exc}") from None
+        settings = cls(**values)
+        if overrides:
+            settings = settings.model_copy(update=overrides)
+        return settings
+
+
+class SettingsError(ValueError):
+    """The configuration cannot be read."""
