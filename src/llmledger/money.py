@@ -9,6 +9,8 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 
 NANOS_PER_USD = 1_000_000_000
+#: Amounts at or above a trillion USD are refused as input errors.
+MAX_USD = Decimal(10) ** 12
 _EXACT = Context(prec=60, rounding=ROUND_HALF_EVEN)
 _NANO = Decimal("1e-9")
 
@@ -27,6 +29,8 @@ def usd_to_nanos(usd: Decimal | int | str) -> int:
         raise MoneyError(f"not a decimal amount: {usd!r}") from exc
     if not value.is_finite():
         raise MoneyError(f"not a finite amount: {usd!r}")
+    if abs(value) >= MAX_USD:
+        raise MoneyError(f"amount out of range: {usd!r}")
     nanos = _EXACT.multiply(value, NANOS_PER_USD)
     if nanos != nanos.to_integral_value():
         raise MoneyError(f"more precision than a nano-dollar: {usd!r}")

@@ -1,0 +1,38 @@
+"""The ``llmledger`` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from llmledger.cli import db, prices, report, transfer
+from llmledger.cli.context import CliContext
+
+app = typer.Typer(
+    name="llmledger",
+    help="AI FinOps: a metering gateway, an exact ledger, and the finance views on top.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Path | None = typer.Option(
+        None, "--config", envvar="LLMLEDGER_CONFIG", help="Settings file (TOML)."
+    ),
+) -> None:
+    ctx.obj = CliContext(config=config)
+
+
+app.add_typer(db.app, name="db")
+app.add_typer(report.app, name="report")
+app.add_typer(prices.app, name="prices")
+app.command("import")(transfer.import_command)
+app.command("export")(transfer.export_command)
+
+
+def run() -> None:
+    app()

@@ -1,0 +1,177 @@
+"""Import usage records from JSONL or CSV: validated per row, priced, deduplicated by id.
+
+Rows are committed in batches; each batch is one transaction, so a crash leaves no half
+batch behind, and a bad row is reported by line number without stopping the rest.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+
+from llmledger.ledger.event import EventFlag, EventSource, UsageEvent
+from llmledger.ledger.recording import record_events
+from llmledger.ledger.store import Store
+from llmledger.metering import line_costs
+from llmledger.pricing import PriceCatalog
+from llmledger.reports.records import RecordError, UsageRecord, csv_row_to_raw, parse_record
+
+MAX_LINE_BYTES = 1_000_000
+
+
+@dataclass(slots=True)
+class ImportReport:
+    read: int = 0
+    imported: int = 0
+    duplicates: int = 0
+    unpriced: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    warnings: list[tuple[int, str]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "read": self.read,
+            "imported": self.imported,
+            "duplicates": self.duplicates,
+            "unpriced": self.unpriced,
+            "errors": [{"line": n, "error": m} for n, m in self.errors],
+            "warnings": [{"line": n, "warning": m} for n, m in self.warnings],
+        }
+
+
+RawRow = tuple[int, dict[str, object] | str]
+"""A line number and either the raw record or the reason it could not be read."""
+
+
+def read_jsonl(stream: io.BufferedReader | io.BytesIO) -> Iterator[RawRow]:
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        if len(line) > MAX_LINE_BYTES:
+            yield number, f"line longer than {MAX_LINE_BYTES} bytes"
+            continue
+        try:
+            value = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            yield number, f"not valid JSON: {exc}"
+            continue
+        if not isinstance(value, dict):
+            yield number, "expected a JSON object"
+            continue
+        yield number, value
+
+
+def read_csv(stream: io.TextIOBase) -> Iterator[RawRow]:
+    reader = csv.DictReader(stream)  # type: ignore[arg-type]
+    for row in reader:
+        number = reader.line_num
+        if None in row:
+            yield number, "more fields than the header has columns"
+            continue
+        try:
+            yield number, csv_row_to_raw(row)
+        except RecordError as exc:
+            yield number, str(exc)
+
+
+def rows_of(path: Path) -> Iterator[RawRow]:
+    """Rows of a JSONL (``.jsonl``, ``.ndjson``, ``.json``) or CSV (``.csv``) file."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        with path.open("r", encoding="utf-8", newline="", errors="strict") as text:
+            try:
+                yield from read_csv(text)
+            except UnicodeDecodeError as exc:
+                yield 0, f"file is not UTF-8: {exc}"
+    elif suffix in (".jsonl", ".ndjson", ".json"):
+        with path.open("rb") as binary:
+            yield from read_jsonl(binary)  # type: ignore[arg-type]
+    else:
+        raise ValueError(f"unknown file type {suffix!r}: use .jsonl or .csv")
+
+
+def to_event(record: UsageRecord, catalog: PriceCatalog, source: EventSource) -> UsageEvent:
+    quote = catalog.quote(record.usage, record.provider, record.model, record.timestamp)
+    costs, flags = line_costs(quote)
+    event = UsageEvent(
+        id=record.id,
+        ts=record.timestamp,
+        provider=record.provider,
+        model_requested=record.model,
+        source=source,
+        department=record.department or "unattributed",
+        project=record.project,
+        agent=record.agent,
+        end_user=record.end_user,
+        operation=record.operation,
+        flags=flags,
+        usage=record.usage,
+        costs=costs,
+        reported_cost_nanos=record.reported_cost_nanos,
+    )
+    if record.reported_cost_nanos is not None and record.reported_cost_nanos != event.cost_nanos:
+        event.flags |= EventFlag.COST_MISMATCH
+    return event
+
+
+def import_rows(
+    rows: Iterable[RawRow],
+    store: Store,
+    catalog: PriceCatalog,
+    *,
+    allow_unpriced: bool = True,
+    batch_size: int = 10_000,
+    source: EventSource = EventSource.IMPORT,
+    progress: Callable[[int], None] | None = None,
+    now: datetime | None = None,
+) -> ImportReport:
+    report = ImportReport()
+    clock = now or datetime.now(UTC)
+    batch: list[UsageEvent] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        with store.write() as conn:
+            inserted = record_events(conn, batch, store.zone)
+        report.imported += len(inserted)
+        report.duplicates += len(batch) - len(inserted)
+        if progress:
+            progress(len(batch))
+        batch.clear()
+
+    for number, raw in rows:
+        report.read += 1
+        if isinstance(raw, str):
+            report.errors.append((number, raw))
+            continue
+        try:
+            record = parse_record(raw, clock)
+        except RecordError as exc:
+            report.errors.append((number, str(exc)))
+            continue
+        event = to_event(record, catalog, source)
+        if event.flags & EventFlag.UNPRICED:
+            message = f"no price for {record.provider}/{record.model}: recorded as unpriced"
+            if not allow_unpriced:
+                report.errors.append((number, f"no price for {record.provider}/{record.model}"))
+                continue
+            report.unpriced += 1
+            report.warnings.append((number, message))
+        if event.flags & EventFlag.COST_MISMATCH:
+            report.warnings.append((number, "reported cost_usd differs from the ledger's price"))
+        batch.append(event)
+        if len(batch) >= batch_size:
+            flush()
+    flush()
+    return report
+
+
+def import_file(path: Path, store: Store, catalog: PriceCatalog, **kwargs: object) -> ImportReport:
+    return import_rows(rows_of(path), store, catalog, **kwargs)  # type: ignore[arg-type]
