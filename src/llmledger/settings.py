@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from llmledger.pricing.config import PricingConfig
+
 CONFIG_ENV = "LLMLEDGER_CONFIG"
 
 
@@ -197,6 +199,10 @@ class Settings(BaseSettings):
     )
     digest: DigestSettings = Field(
         default_factory=lambda: DigestSettings(), description="The weekly digest."
+    )
+    pricing: PricingConfig = Field(
+        default_factory=lambda: PricingConfig(),
+        description="Custom models, contract discounts and negotiated prices.",
     )
     admin_token: SecretStr | None = Field(
         None, description="Bootstrap admin API token (LLMLEDGER_ADMIN_TOKEN)."

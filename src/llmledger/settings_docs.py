@@ -52,25 +52,36 @@ def _default(info: FieldInfo) -> str:
         if isinstance(value, BaseModel):
             return ""
         return f"`{value!r}`" if value != [] else "`[]`"
+    if info.is_required():
+        return "required"
     if info.default is None:
         return "unset"
     value = info.default
     return f"`{value}`" if not isinstance(value, str) else f'`"{value}"`'
 
 
-def rows(model: type[BaseModel] = Settings, prefix: str = "") -> Iterator[tuple[str, ...]]:
+def _is_list(info: FieldInfo) -> bool:
+    return getattr(info.annotation, "__origin__", None) is list
+
+
+def rows(
+    model: type[BaseModel] = Settings, prefix: str = "", in_list: bool = False
+) -> Iterator[tuple[str, ...]]:
     for name, info in model.model_fields.items():
         key = info.alias or name
         path = f"{prefix}{key}"
         if not info.description:
             raise UndocumentedSetting(f"setting {path} has no description")
         nested = _model_of(info)
-        env = "LLMLEDGER_" + f"{prefix}{name}".replace(".", "__").upper()
+        env = "LLMLEDGER_" + f"{prefix}{name}".replace(".", "__").replace("[]", "").upper()
+        env_cell = "(in a list: set in the file)" if in_list else f"`{env}`"
         if nested is not None and info.annotation is not None:
-            yield (f"`[{path}]`", "", "", info.description)
-            yield from rows(nested, f"{path}.")
+            listed = _is_list(info)
+            header = f"`[[{path}]]`" if listed else f"`[{path}]`"
+            yield (header, "", "", info.description)
+            yield from rows(nested, f"{path}{'[]' if listed else ''}.", in_list or listed)
         else:
-            yield (f"`{path}`", _default(info), f"`{env}`", info.description)
+            yield (f"`{path}`", _default(info), env_cell, info.description)
 
 
 def render() -> str:

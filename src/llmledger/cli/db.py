@@ -26,14 +26,12 @@ def rebuild_rollups(ctx: typer.Context) -> None:
     with cli.store() as store:
         with store.read() as conn:
             total = conn.execute(
-                select(func.count()).select_from(schema.events).where(
-                    schema.events.c.status.in_(rollups.COUNTED_STATUSES)
-                )
+                select(func.count())
+                .select_from(schema.events)
+                .where(schema.events.c.status.in_(rollups.COUNTED_STATUSES))
             ).scalar_one()
         with progress_bar("rebuilding rollups") as bar:
             task = bar.add_task("rebuilding rollups", total=total)
             with store.write() as conn:
-                seen = rollups.rebuild(
-                    conn, store.zone, progress=lambda n: bar.advance(task, n)
-                )
+                seen = rollups.rebuild(conn, store.zone, progress=lambda n: bar.advance(task, n))
         err_console().print(f"rebuilt rollups from {seen:,} events")

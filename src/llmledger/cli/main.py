@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from llmledger.cli import db, prices, report, transfer
+from llmledger.cli import budgets, db, keys, prices, report, serve, transfer
 from llmledger.cli.context import CliContext
 
 app = typer.Typer(
@@ -30,6 +30,9 @@ def root(
 app.add_typer(db.app, name="db")
 app.add_typer(report.app, name="report")
 app.add_typer(prices.app, name="prices")
+app.add_typer(keys.app, name="keys")
+app.add_typer(budgets.app, name="budgets")
+app.command("serve")(serve.serve_command)
 app.command("import")(transfer.import_command)
 app.command("export")(transfer.export_command)
 

@@ -70,6 +70,8 @@ def quote_command(
                 line["cost_usd"],
             )
         Console().print(table)
-        Console().print(f"total: ${data['total_usd']}" + ("  [red](unpriced)[/]" if data["unpriced"] else ""))
+        Console().print(
+            f"total: ${data['total_usd']}" + ("  [red](unpriced)[/]" if data["unpriced"] else "")
+        )
     if quote.unpriced:
         raise typer.Exit(3)

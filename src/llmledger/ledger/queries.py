@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Connection, ColumnElement, func, select
+from sqlalchemy import ColumnElement, Connection, func, select
 
 from llmledger.ledger import schema
 
@@ -51,7 +51,9 @@ def _group_columns(table: object, group_by: Sequence[str]) -> list[ColumnElement
     return cols
 
 
-def _where(table: object, start: date, end: date, filters: Mapping[str, str]) -> list[ColumnElement[bool]]:
+def _where(
+    table: object, start: date, end: date, filters: Mapping[str, str]
+) -> list[ColumnElement[bool]]:
     t = table
     conds: list[ColumnElement[bool]] = [
         t.c.day >= start.isoformat(),  # type: ignore[attr-defined]

@@ -101,9 +101,7 @@ def _insert_ignore(conn: Connection) -> Any:
     return insert(schema.events).on_conflict_do_nothing(index_elements=["id"])
 
 
-def record_events(
-    conn: Connection, events: Sequence[UsageEvent], zone: ZoneInfo
-) -> set[str]:
+def record_events(conn: Connection, events: Sequence[UsageEvent], zone: ZoneInfo) -> set[str]:
     """Insert new events with their usage and rollups; returns the ids inserted.
 
     An id already in the store (or repeated in `events`) is skipped, so a re-import

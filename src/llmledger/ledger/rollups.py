@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
 from datetime import date
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Table, delete, select
@@ -106,7 +106,9 @@ def _accumulate(target: dict[_K, list[int]], key: _K, values: tuple[int, ...]) -
             current[i] += v
 
 
-def _upsert(conn: Connection, table: Table, rows: list[dict[str, object]], sums: tuple[str, ...]) -> None:
+def _upsert(
+    conn: Connection, table: Table, rows: list[dict[str, object]], sums: tuple[str, ...]
+) -> None:
     if not rows:
         return
     dialect = conn.dialect.name
@@ -124,7 +126,9 @@ def _upsert(conn: Connection, table: Table, rows: list[dict[str, object]], sums:
 def apply(conn: Connection, delta: RollupDelta) -> None:
     """Add `delta` to the rollup tables inside the caller's transaction."""
     # Sorted keys keep lock order stable across concurrent PostgreSQL writers.
-    _upsert(conn, schema.calls_hourly, _rows(delta.hourly_calls, "hour_us", _CALL_FIELDS), _CALL_FIELDS)
+    _upsert(
+        conn, schema.calls_hourly, _rows(delta.hourly_calls, "hour_us", _CALL_FIELDS), _CALL_FIELDS
+    )
     _upsert(conn, schema.calls_daily, _rows(delta.daily_calls, "day", _CALL_FIELDS), _CALL_FIELDS)
     _upsert(conn, schema.usage_hourly, _usage_rows(delta.hourly_usage, "hour_us"), _USAGE_FIELDS)
     _upsert(conn, schema.usage_daily, _usage_rows(delta.daily_usage, "day"), _USAGE_FIELDS)
@@ -153,6 +157,7 @@ def _usage_rows(
         rows.append(row)
     return rows
 
+
 ROLLUP_TABLES = (schema.calls_hourly, schema.calls_daily, schema.usage_hourly, schema.usage_daily)
 
 
@@ -171,8 +176,13 @@ def rebuild(
     counted = e.c.status.in_(COUNTED_STATUSES)
     seen = 0
     calls = select(
-        e.c.ts_us, *dims_cols, e.c.cost_nanos, e.c.list_cost_nanos, e.c.flags,
-        e.c.routed_from, e.c.requested_cost_nanos,
+        e.c.ts_us,
+        *dims_cols,
+        e.c.cost_nanos,
+        e.c.list_cost_nanos,
+        e.c.flags,
+        e.c.routed_from,
+        e.c.requested_cost_nanos,
     ).where(counted)
     delta = RollupDelta(zone)
     for row in conn.execute(calls.execution_options(yield_per=chunk)):
@@ -183,10 +193,18 @@ def rebuild(
             delta = RollupDelta(zone)
             if progress:
                 progress(chunk)
-    usage = select(
-        e.c.ts_us, *dims_cols, u.c.usage_type, u.c.quantity_milli, u.c.cost_nanos,
-        u.c.list_cost_nanos,
-    ).select_from(u.join(e, e.c.id == u.c.event_id)).where(counted)
+    usage = (
+        select(
+            e.c.ts_us,
+            *dims_cols,
+            u.c.usage_type,
+            u.c.quantity_milli,
+            u.c.cost_nanos,
+            u.c.list_cost_nanos,
+        )
+        .select_from(u.join(e, e.c.id == u.c.event_id))
+        .where(counted)
+    )
     count = 0
     for row in conn.execute(usage.execution_options(yield_per=chunk)):
         delta.add_usage(row[0], tuple(row[1:7]), row[7], row[8], row[9], row[10])  # type: ignore[arg-type]
@@ -203,4 +221,3 @@ def rebuild(
 def day_range(start: date, end: date) -> tuple[str, str]:
     """Inclusive ISO bounds for the daily rollups' ``day`` column."""
     return start.isoformat(), end.isoformat()
-

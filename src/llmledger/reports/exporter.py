@@ -39,17 +39,21 @@ def export_rows(
     last_ts, last_id = lo - 1, ""
     while True:
         with store.read() as conn:
-            page = conn.execute(
-                select(e)
-                .where(
-                    e.c.ts_us >= lo,
-                    e.c.ts_us < hi,
-                    e.c.status.in_(COUNTED_STATUSES),
-                    (e.c.ts_us > last_ts) | ((e.c.ts_us == last_ts) & (e.c.id > last_id)),
+            page = (
+                conn.execute(
+                    select(e)
+                    .where(
+                        e.c.ts_us >= lo,
+                        e.c.ts_us < hi,
+                        e.c.status.in_(COUNTED_STATUSES),
+                        (e.c.ts_us > last_ts) | ((e.c.ts_us == last_ts) & (e.c.id > last_id)),
+                    )
+                    .order_by(e.c.ts_us, e.c.id)
+                    .limit(chunk)
                 )
-                .order_by(e.c.ts_us, e.c.id)
-                .limit(chunk)
-            ).mappings().all()
+                .mappings()
+                .all()
+            )
             if not page:
                 return
             ids = [r["id"] for r in page]

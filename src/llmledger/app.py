@@ -1,0 +1,203 @@
+"""The application factory: gateway, admin API and dashboard in one ASGI app.
+
+Requests under a provider prefix (``/openai``, ``/anthropic``, ``/gemini``, ``/bedrock``)
+go straight to the gateway's raw ASGI handlers (the hot path); everything else goes to
+the FastAPI application (admin API, health, metrics, dashboard).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from llmledger.gateway import asgi
+from llmledger.gateway.keycache import KeyCache
+from llmledger.gateway.proxy import GatewayContext, ProviderHandler
+from llmledger.gateway.routes import PREFIXES, ProviderRoute
+from llmledger.gateway.sandbox import sandbox_app
+from llmledger.guardrails.book import BudgetBook
+from llmledger.ledger import reservations
+from llmledger.ledger.event import to_us
+from llmledger.ledger.store import Store
+from llmledger.ledger.writer import LedgerWriter
+from llmledger.pricing import PriceCatalog
+from llmledger.providers.anthropic.adapter import AnthropicAdapter
+from llmledger.providers.base import ProviderAdapter
+from llmledger.providers.bedrock.adapter import BedrockAdapter
+from llmledger.providers.gemini.adapter import GeminiAdapter
+from llmledger.providers.openai.adapter import OpenAIAdapter
+from llmledger.runtime import Runtime
+from llmledger.settings import ProviderSettings, Settings
+from llmledger.web.api import budgets, figures, health, keys, usage
+
+log = logging.getLogger("llmledger")
+
+
+def build_api(runtime: Runtime) -> FastAPI:
+    api = FastAPI(
+        title="llmledger admin API",
+        version="0.1.0",
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
+    api.state.runtime = runtime
+    for router in (figures.router, budgets.router, keys.router, usage.router, health.router):
+        api.include_router(router)
+    return api
+
+
+def _adapter(provider: str, settings: Settings) -> ProviderAdapter:
+    if provider == "openai":
+        return OpenAIAdapter()
+    if provider == "anthropic":
+        return AnthropicAdapter()
+    if provider == "google":
+        return GeminiAdapter()
+    return BedrockAdapter(region=settings.providers.bedrock.region or "us-east-1")  # type: ignore[return-value]
+
+
+def _provider_settings(provider: str, settings: Settings) -> ProviderSettings:
+    key = "gemini" if provider == "google" else provider
+    result: ProviderSettings = getattr(settings.providers, key)
+    return result
+
+
+@dataclass(slots=True)
+class LedgerApp:
+    """The ASGI application returned by `create_app`."""
+
+    runtime: Runtime
+    api: FastAPI
+    handlers: dict[str, ProviderHandler] = field(default_factory=dict)
+    _sandbox: web.AppRunner | None = None
+
+    async def __call__(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            path: str = scope["path"]
+            for prefix, handler in self.handlers.items():
+                if path.startswith(prefix) and (len(path) == len(prefix) or path[len(prefix)] == "/"):
+                    await handler(scope, receive, send)
+                    return
+            await self.api(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        else:
+            await self.api(scope, receive, send)
+
+    async def _lifespan(self, receive: asgi.Receive, send: asgi.Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    log.exception("startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def startup(self) -> None:
+        rt = self.runtime
+        settings = rt.settings
+        rt.store.upgrade()
+        abandoned = self._settle_abandoned()
+        if abandoned:
+            log.warning("settled %d reservations left open by a crash", abandoned)
+        rt.writer.start()
+        rt.budgets.load()
+        sandbox_url = None
+        if settings.gateway.sandbox:
+            self._sandbox = web.AppRunner(sandbox_app(), access_log=None)
+            await self._sandbox.setup()
+            site = web.TCPSite(self._sandbox, "127.0.0.1", 0)
+            await site.start()
+            sockets = self._sandbox.addresses
+            host, port = sockets[0][0], sockets[0][1]
+            sandbox_url = f"http://{host}:{port}"
+        ctx = GatewayContext(
+            writer=rt.writer, catalog=rt.catalog, keys=rt.keys, budgets=rt.budgets,
+            max_body_bytes=settings.server.max_body_bytes,
+            allow_unpriced=settings.gateway.allow_unpriced,
+        )
+        for provider, prefix in PREFIXES.items():
+            ps = _provider_settings(provider, settings)
+            adapter = _adapter(provider, settings)
+            base = ps.base_url or getattr(adapter, "default_base_url", "")
+            if sandbox_url and provider in ("openai", "anthropic"):
+                base = sandbox_url + ("/v1" if provider == "openai" else "")
+            credential = ps.credential()
+            if sandbox_url and provider in ("openai", "anthropic"):
+                credential = SecretStr("sandbox")
+            route = ProviderRoute(
+                provider=provider,
+                adapter=adapter,
+                base_url=base,
+                credential=credential.get_secret_value() if credential else None,
+                session=aiohttp.ClientSession(
+                    connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
+                    auto_decompress=False,
+                    skip_auto_headers=("User-Agent",),
+                ),
+                timeout=aiohttp.ClientTimeout(
+                    total=float(ps.total_timeout_s),
+                    connect=float(ps.connect_timeout_s),
+                    sock_read=float(ps.first_byte_timeout_s),
+                ),
+            )
+            rt.routes[provider] = route
+            self.handlers[prefix] = ProviderHandler(ctx, route)
+
+    def _settle_abandoned(self) -> int:
+        rt = self.runtime
+        # One process owns a SQLite store: everything still reserved was abandoned.
+        # Replicas share PostgreSQL: only reservations older than any live call can be.
+        longest = max(float(p.total_timeout_s) for p in (
+            rt.settings.providers.openai, rt.settings.providers.anthropic,
+            rt.settings.providers.gemini, rt.settings.providers.bedrock))
+        cutoff = datetime.now(UTC)
+        if rt.store.dialect != "sqlite":
+            cutoff -= timedelta(seconds=longest + 60)
+        with rt.store.write() as conn:
+            return reservations.settle_abandoned(conn, rt.store.zone, to_us(cutoff))
+
+    async def shutdown(self) -> None:
+        for route in self.runtime.routes.values():
+            if route.session is not None:
+                await route.session.close()
+        if self._sandbox is not None:
+            await self._sandbox.cleanup()
+        self.runtime.writer.close()
+        self.runtime.store.close()
+
+
+def create_app(settings: Settings, **overrides: Any) -> LedgerApp:
+    """The whole product as one ASGI app. `overrides` may replace the store or catalog."""
+    zone = settings.organisation.zone
+    store: Store = overrides.get("store") or Store.open(
+        settings.store.url, zone, pool_size=settings.store.pool_size
+    )
+    catalog: PriceCatalog = overrides.get("catalog") or PriceCatalog.build(
+        getattr(settings, "pricing", None)
+    )
+    runtime = Runtime(
+        settings=settings,
+        store=store,
+        writer=LedgerWriter(store, max_batch=settings.store.batch_max_events),
+        catalog=catalog,
+        keys=KeyCache(store),
+        budgets=BudgetBook(store, zone, settings.organisation.fiscal_year_start_month),
+    )
+    return LedgerApp(runtime=runtime, api=build_api(runtime))

@@ -1,0 +1,78 @@
+"""``llmledger keys``: issue, list and revoke virtual keys."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from llmledger.cli.context import err_console, fail, get, print_json
+from llmledger.ledger import keys
+from llmledger.ledger.audit import record_change
+
+app = typer.Typer(help="Virtual keys: one per agent (or project/department).",
+                  no_args_is_help=True)
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    department: str = typer.Option(..., "--department", help="Department the key bills to."),
+    project: str = typer.Option("", "--project", help="Project (optional)."),
+    agent: str = typer.Option("", "--agent", help="Agent (optional; needs --project)."),
+    name: str = typer.Option("", "--name", help="A name to recognise the key by."),
+    models: str = typer.Option("", "--models", help="Allowed models, comma-separated globs."),
+    allow_headers: bool = typer.Option(
+        False, "--allow-attribution-headers",
+        help="Let callers refine attribution with X-Project/X-Agent headers.",
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Issue a key and print it once (only its hash is stored)."""
+    cli = get(ctx)
+    allowed = tuple(m.strip() for m in models.split(",") if m.strip())
+    with cli.store() as store, store.write() as conn:
+        try:
+            key, secret = keys.create_key(
+                conn, department=department, project=project, agent=agent, name=name,
+                allowed_models=allowed, allow_attribution_headers=allow_headers,
+            )
+        except ValueError as exc:
+            fail(str(exc), 2)
+        record_change(conn, "cli", "key.create", key.id, None, key.as_json())
+    if json_out:
+        print_json({"id": key.id, "key": secret, "department": key.department,
+                    "project": key.project, "agent": key.agent})
+        return
+    err_console().print(f"key {key.id} for {department}/{project or '-'}/{agent or '-'}")
+    Console().print(secret, highlight=False)
+    err_console().print("[dim]shown once: store it now[/]")
+
+
+@app.command("list")
+def list_keys(ctx: typer.Context, json_out: bool = typer.Option(False, "--json")) -> None:
+    """Keys with their prefix and attribution (never the secret)."""
+    cli = get(ctx)
+    with cli.store() as store, store.read() as conn:
+        found = keys.list_keys(conn)
+    if json_out:
+        print_json({"keys": [k.as_json() for k in found]})
+        return
+    table = Table()
+    for col in ("id", "prefix", "department", "project", "agent", "revoked"):
+        table.add_column(col)
+    for k in found:
+        table.add_row(k.id, k.prefix + "...", k.department, k.project, k.agent,
+                      "yes" if k.revoked_us else "")
+    Console().print(table)
+
+
+@app.command("revoke")
+def revoke(ctx: typer.Context, key_id: str = typer.Argument(...)) -> None:
+    """Revoke a key (every replica refuses it within two seconds)."""
+    cli = get(ctx)
+    with cli.store() as store, store.write() as conn:
+        if not keys.revoke_key(conn, key_id):
+            fail(f"no active key {key_id!r}", 1)
+        record_change(conn, "cli", "key.revoke", key_id, None, None)
+    err_console().print(f"revoked {key_id}")

@@ -1,0 +1,49 @@
+"""Virtual keys looked up by hash, cached briefly so the hot path rarely reads the store."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from llmledger.ledger import keys
+from llmledger.ledger.keys import VirtualKey
+from llmledger.ledger.store import Store
+
+#: Seconds a looked-up key (or its absence) is trusted before the store is asked again;
+#: bounds how long a revocation takes to reach every replica.
+TTL_SECONDS = 2.0
+_MAX_ENTRIES = 100_000
+
+
+@dataclass(slots=True)
+class _Entry:
+    key: VirtualKey | None
+    expires: float
+
+
+class KeyCache:
+    def __init__(self, store: Store, ttl: float = TTL_SECONDS) -> None:
+        self.store = store
+        self.ttl = ttl
+        self._entries: dict[str, _Entry] = {}
+
+    async def find(self, secret: str) -> VirtualKey | None:
+        digest = keys.hash_key(secret)
+        now = time.monotonic()
+        entry = self._entries.get(digest)
+        if entry is not None and entry.expires > now:
+            return entry.key
+        key = await asyncio.to_thread(self._lookup, digest)
+        if len(self._entries) >= _MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[digest] = _Entry(key, now + self.ttl)
+        return key
+
+    def forget(self) -> None:
+        """Drop every cached key (after a revocation in this process)."""
+        self._entries.clear()
+
+    def _lookup(self, digest: str) -> VirtualKey | None:
+        with self.store.read() as conn:
+            return keys.find_by_hash(conn, digest)

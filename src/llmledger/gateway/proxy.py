@@ -1,0 +1,262 @@
+"""The gateway's hot path, one ASGI handler per provider family.
+
+authenticate -> attribute -> read the request -> reserve (durable, budget-checked)
+-> forward -> pass the answer through while metering it -> settle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl
+
+import aiohttp
+import yarl
+
+from llmledger.gateway import asgi
+from llmledger.gateway.attribution import Attribution, resolve
+from llmledger.gateway.keycache import KeyCache
+from llmledger.gateway.metering import new_event, settled, worst_case
+from llmledger.gateway.routes import ProviderRoute
+from llmledger.guardrails.book import BudgetBook
+from llmledger.ledger import reservations
+from llmledger.ledger.event import UsageEvent
+from llmledger.ledger.writer import LedgerWriter, WriteFailed
+from llmledger.money import format_usd
+from llmledger.pricing import PriceCatalog
+from llmledger.providers.base import Metered, RequestError, RequestInfo
+from llmledger.usage import Usage
+
+log = logging.getLogger("llmledger.gateway")
+REQUEST_ID = "x-llmledger-request-id"
+COST = "x-llmledger-cost-usd"
+_STREAM_TYPES = ("text/event-stream", "application/vnd.amazon.eventstream", "application/x-ndjson")
+
+
+@dataclass(slots=True)
+class GatewayContext:
+    """What every provider handler shares (one per application)."""
+
+    writer: LedgerWriter
+    catalog: PriceCatalog
+    keys: KeyCache
+    budgets: BudgetBook
+    max_body_bytes: int
+    allow_unpriced: bool
+
+
+class Rejection(Exception):
+    def __init__(self, status: int, error_type: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.error_type, self.message = status, error_type, message
+        self.headers = headers or {}
+
+
+def _safe_subpath(path: str, prefix: str) -> str:
+    sub = path[len(prefix):]
+    if not sub.startswith("/"):
+        sub = "/" + sub
+    segments = sub.split("/")
+    if any(s in (".", "..") for s in segments) or "//" in sub or "\\" in sub:
+        raise Rejection(400, "invalid_request_error", "invalid path")
+    return sub
+
+
+class ProviderHandler:
+    def __init__(self, ctx: GatewayContext, route: ProviderRoute) -> None:
+        self.ctx = ctx
+        self.route = route
+
+    async def __call__(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        request_id = uuid.uuid4().hex
+        try:
+            await self._handle(scope, receive, send, request_id)
+        except Rejection as rej:
+            await self._error(send, request_id, rej.status, rej.error_type, rej.message, rej.headers)
+        except asgi.ClientGone:
+            return
+
+    async def _error(
+        self, send: asgi.Send, request_id: str, status: int, error_type: str, message: str,
+        extra: Mapping[str, str] | None = None,
+    ) -> None:
+        body, headers = self.route.error(status, error_type, message)
+        headers[REQUEST_ID] = request_id
+        if extra:
+            headers.update(extra)
+        await asgi.respond(send, status, headers, body)
+
+    async def _handle(
+        self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send, request_id: str
+    ) -> None:
+        ctx, route = self.ctx, self.route
+        started = time.perf_counter()
+        method: str = scope["method"]
+        subpath = _safe_subpath(scope["path"], route.prefix)
+        raw_path = scope.get("raw_path")
+        wire_subpath = (
+            _safe_subpath(raw_path.decode("latin-1"), route.prefix) if raw_path else subpath
+        )
+        query_string = scope.get("query_string", b"").decode("latin-1")
+        headers = asgi.request_headers(scope)
+        try:
+            body = await asgi.read_body(receive, ctx.max_body_bytes)
+        except asgi.BodyTooLarge:
+            raise Rejection(413, "request_too_large",
+                            f"request body over {ctx.max_body_bytes} bytes") from None
+        query = dict(parse_qsl(query_string)) if query_string else {}
+        secret = route.adapter.client_key(headers, query)
+        if not secret:
+            raise Rejection(401, "authentication_error", "missing llmledger key")
+        key = await ctx.keys.find(secret)
+        now = datetime.now(UTC)
+        if key is None:
+            raise Rejection(401, "authentication_error", "invalid llmledger key")
+        unusable = key.usable_at(int(now.timestamp() * 1_000_000))
+        if unusable:
+            raise Rejection(401, "authentication_error", unusable)
+        try:
+            who = resolve(key, headers)
+            info = route.adapter.read_request(method, subpath, headers, body)
+        except RequestError as exc:
+            raise Rejection(exc.status, exc.error_type, exc.message) from None
+        if not key.allows_model(info.model):
+            raise Rejection(403, "permission_error", f"this key may not use model {info.model!r}")
+        reserved, priced = worst_case(ctx.catalog, route.provider, info, now)
+        if not priced and not ctx.allow_unpriced:
+            raise Rejection(400, "invalid_request_error",
+                            f"model {info.model!r} has no known price and unpriced calls are not allowed")
+        event = new_event(request_id, now, route.provider, info, who, reserved)
+        await self._reserve(event, who, now)
+        await self._forward(scope, receive, send, request_id, method, wire_subpath, query_string,
+                            headers, body, info, event, started)
+
+    async def _reserve(self, event: UsageEvent, who: Attribution, now: datetime) -> None:
+        ctx = self.ctx
+        await ctx.budgets.refresh()
+        holds = ctx.budgets.holds(who.scopes(), now) if not ctx.budgets.empty else []
+        zone = ctx.writer.store.zone
+        try:
+            refusal = await ctx.writer.submit(lambda c: reservations.reserve(c, event, holds))
+        except WriteFailed:
+            raise Rejection(503, "api_error", "the ledger is unavailable; the call was not forwarded") from None
+        del zone
+        if refusal is not None:
+            reset = ctx.budgets.reset_at(refusal.hold.budget_id, now)
+            extra = {}
+            message = (
+                f"budget exceeded for {refusal.hold.scope}: limit ${format_usd(refusal.hold.limit_nanos)}, "
+                f"spent ${format_usd(refusal.spent_nanos)}, reserved ${format_usd(refusal.reserved_nanos)}"
+            )
+            if reset is not None:
+                extra["retry-after"] = str(max(1, int((reset - now).total_seconds())))
+                message += f"; resets {reset.isoformat()}"
+            raise Rejection(429, "budget_exceeded", message, extra)
+
+    def _settle(self, event: UsageEvent, info: RequestInfo, metered: Metered, status: int,
+                started: float) -> UsageEvent:
+        latency = int((time.perf_counter() - started) * 1000)
+        done = settled(self.ctx.catalog, event, info, metered, status, latency)
+        zone = self.ctx.writer.store.zone
+        self.ctx.writer.submit_nowait(lambda c: reservations.settle(c, done, zone))
+        return done
+
+    async def _forward(
+        self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send, request_id: str,
+        method: str, subpath: str, query: str, headers: dict[str, str], body: bytes,
+        info: RequestInfo, event: UsageEvent, started: float,
+    ) -> None:
+        route = self.route
+        assert route.session is not None
+        url = route.upstream_url(subpath, query)
+        out_body = info.body or body
+        up_headers = route.headers_for(method, url, headers, out_body)
+        nothing = Metered(Usage(), info.model)
+        try:
+            response = await route.session.request(
+                method, yarl.URL(url, encoded=True), headers=up_headers, data=out_body, timeout=route.timeout,
+                allow_redirects=False,
+            )
+        except TimeoutError:
+            self._settle(event, info, nothing, 504, started)
+            await self._error(send, request_id, 504, "api_error", "the upstream did not answer in time")
+            return
+        except aiohttp.ClientError as exc:
+            self._settle(event, info, nothing, 502, started)
+            await self._error(send, request_id, 502, "api_error",
+                              f"the upstream could not be reached ({type(exc).__name__})")
+            return
+        async with response:
+            resp_headers = {k.lower(): v for k, v in response.headers.items()
+                            if k.lower() not in asgi.HOP_BY_HOP}
+            resp_headers[REQUEST_ID] = request_id
+            content_type = response.headers.get("content-type", "")
+            streamed = response.status < 300 and (
+                info.stream or content_type.startswith(_STREAM_TYPES)
+            )
+            if streamed:
+                await self._stream(receive, send, response, resp_headers, info, event, started)
+                return
+            try:
+                payload = await response.read()
+            except (aiohttp.ClientError, TimeoutError):
+                self._settle(event, info, Metered(Usage(), info.model, estimated=True), 502, started)
+                await self._error(send, request_id, 502, "api_error", "the upstream answer was cut off")
+                return
+            metered = nothing
+            if response.status < 300:
+                metered = route.adapter.read_response(info, response.status, resp_headers, payload)
+            done = self._settle(event, info, metered, response.status, started)
+            resp_headers[COST] = format_usd(done.cost_nanos)
+            await asgi.respond(send, response.status, resp_headers, payload)
+
+    async def _stream(
+        self, receive: asgi.Receive, send: asgi.Send, response: aiohttp.ClientResponse,
+        headers: dict[str, str], info: RequestInfo, event: UsageEvent, started: float,
+    ) -> None:
+        meter = self.route.adapter.stream_meter(info, headers)
+        gone = asyncio.Event()
+
+        async def watch() -> None:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    gone.set()
+                    return
+
+        watcher = asyncio.create_task(watch())
+        cut_off = False
+        status = response.status
+        try:
+            await send({"type": "http.response.start", "status": status,
+                        "headers": asgi.encode_headers(headers)})
+            async for chunk in response.content.iter_any():
+                out = meter.feed(chunk)
+                if gone.is_set():
+                    cut_off = True
+                    break
+                if out:
+                    await send({"type": "http.response.body", "body": out, "more_body": True})
+            else:
+                await send({"type": "http.response.body", "body": b""})
+        except (aiohttp.ClientError, TimeoutError, OSError):
+            cut_off = True
+            status = 502 if not gone.is_set() else status
+        except asyncio.CancelledError:
+            cut_off = True
+            self._settle(event, info, meter.finish(cut_off=True), status, started)
+            raise
+        finally:
+            watcher.cancel()
+        metered = meter.finish(cut_off=cut_off)
+        self._settle(event, info, metered, status, started)
+        if cut_off and not gone.is_set():
+            try:
+                await send({"type": "http.response.body", "body": b""})
+            except OSError:
+                pass

@@ -1,0 +1,251 @@
+"""Reserve before forwarding, settle after (DESIGN invariants 2 and 3).
+
+`reserve` writes the event as ``reserved`` with its worst-case cost and holds that amount
+in every budget period of its scope chain, refusing atomically when an enforced budget
+cannot hold it. `settle` releases the holds, books the real cost and rolls the event up.
+`settle_abandoned` settles reservations left open by a crash at their reserved amount.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from llmledger.ledger import queries, schema
+from llmledger.ledger.event import (
+    EventFlag,
+    EventSource,
+    EventStatus,
+    LineCost,
+    UsageEvent,
+    from_us,
+)
+from llmledger.ledger.recording import add_to_delta, event_row, usage_rows
+from llmledger.ledger.rollups import COUNTED_STATUSES, RollupDelta, apply
+from llmledger.usage import Usage, UsageType
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Money held in one budget's current period for one request."""
+
+    budget_id: str
+    scope: str
+    period_start_us: int
+    limit_nanos: int
+    enforced: bool
+    filters: tuple[tuple[str, str], ...] = ()
+    """Rollup filters selecting the scope's spend (to open a period's counter)."""
+    first_day: str = ""
+    last_day: str = ""
+    """The period's local dates, inclusive (to open a period's counter)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a reservation was refused: the first enforced budget that could not hold it."""
+
+    hold: Hold
+    spent_nanos: int
+    reserved_nanos: int
+
+
+def opening_spend(conn: Connection, hold: Hold) -> int:
+    """Spend already booked in the scope and period when its counter opens."""
+    filters = dict(hold.filters)
+    if "end_user" in filters:
+        e = schema.events
+        stmt = select(func.coalesce(func.sum(e.c.cost_nanos), 0)).where(
+            e.c.end_user == filters["end_user"],
+            e.c.ts_us >= hold.period_start_us,
+            e.c.status.in_(COUNTED_STATUSES),
+        )
+        return int(conn.execute(stmt).scalar_one())
+    if not hold.first_day:
+        return 0
+    sums = queries.call_sums(
+        conn, date.fromisoformat(hold.first_day), date.fromisoformat(hold.last_day),
+        filters=filters,
+    )
+    return sums[0].cost_nanos if sums else 0
+
+
+def _ensure_period(conn: Connection, hold: Hold) -> None:
+    bp = schema.budget_periods
+    exists = conn.execute(
+        select(bp.c.budget_id).where(
+            bp.c.budget_id == hold.budget_id, bp.c.period_start_us == hold.period_start_us
+        )
+    ).first()
+    if exists:
+        return
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    conn.execute(
+        insert(bp)
+        .values(
+            budget_id=hold.budget_id,
+            period_start_us=hold.period_start_us,
+            spent_nanos=opening_spend(conn, hold),
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+def _take(conn: Connection, hold: Hold, amount: int) -> bool:
+    bp = schema.budget_periods
+    stmt = update(bp).where(
+        bp.c.budget_id == hold.budget_id, bp.c.period_start_us == hold.period_start_us
+    )
+    if hold.enforced:
+        stmt = stmt.where(bp.c.spent_nanos + bp.c.reserved_nanos + amount <= hold.limit_nanos)
+    return bool(conn.execute(stmt.values(reserved_nanos=bp.c.reserved_nanos + amount)).rowcount)
+
+
+def _period_state(conn: Connection, hold: Hold) -> tuple[int, int]:
+    bp = schema.budget_periods
+    row = conn.execute(
+        select(bp.c.spent_nanos, bp.c.reserved_nanos).where(
+            bp.c.budget_id == hold.budget_id, bp.c.period_start_us == hold.period_start_us
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+def reserve(conn: Connection, event: UsageEvent, holds: Sequence[Hold]) -> Refusal | None:
+    """Record `event` as reserved and hold its reserved amount; None when accepted.
+
+    When refused, the event is recorded as ``blocked`` (one event per call) and nothing
+    is held. Holds are taken in budget-id order so concurrent writers lock alike.
+    """
+    amount = event.reserved_nanos
+    taken: list[Hold] = []
+    refusal: Refusal | None = None
+    for hold in sorted(holds, key=lambda h: h.budget_id):
+        _ensure_period(conn, hold)
+        if _take(conn, hold, amount):
+            taken.append(hold)
+            continue
+        spent, reserved = _period_state(conn, hold)
+        refusal = Refusal(hold, spent, reserved)
+        break
+    if refusal is not None:
+        for hold in taken:
+            _release(conn, hold, amount, 0)
+        event.status = EventStatus.BLOCKED
+        event.reserved_nanos = 0
+        event.costs = {}
+        event.usage = Usage()
+        conn.execute(schema.events.insert().values(**event_row(event)))
+        return refusal
+    event.status = EventStatus.RESERVED
+    conn.execute(schema.events.insert().values(**event_row(event)))
+    if taken:
+        conn.execute(
+            schema.reservation_holds.insert(),
+            [
+                {
+                    "event_id": event.id,
+                    "budget_id": h.budget_id,
+                    "period_start_us": h.period_start_us,
+                    "amount_nanos": amount,
+                }
+                for h in taken
+            ],
+        )
+    return None
+
+
+def _release(conn: Connection, hold: Hold, amount: int, spent: int) -> None:
+    bp = schema.budget_periods
+    conn.execute(
+        update(bp)
+        .where(bp.c.budget_id == hold.budget_id, bp.c.period_start_us == hold.period_start_us)
+        .values(reserved_nanos=bp.c.reserved_nanos - amount, spent_nanos=bp.c.spent_nanos + spent)
+    )
+
+
+def _settle_holds(conn: Connection, event_id: str, cost_nanos: int) -> None:
+    rh, bp = schema.reservation_holds, schema.budget_periods
+    for budget_id, period_start_us, amount in conn.execute(
+        select(rh.c.budget_id, rh.c.period_start_us, rh.c.amount_nanos)
+        .where(rh.c.event_id == event_id)
+        .order_by(rh.c.budget_id)
+    ):
+        conn.execute(
+            update(bp)
+            .where(bp.c.budget_id == budget_id, bp.c.period_start_us == period_start_us)
+            .values(
+                reserved_nanos=bp.c.reserved_nanos - amount,
+                spent_nanos=bp.c.spent_nanos + cost_nanos,
+            )
+        )
+    conn.execute(delete(rh).where(rh.c.event_id == event_id))
+
+
+def settle(conn: Connection, event: UsageEvent, zone: ZoneInfo) -> bool:
+    """Book the real usage and cost of a reserved event; False if it was not open."""
+    e = schema.events
+    values = event_row(event)
+    for key in ("id", "ts_us", "source", "reserved_nanos"):
+        values.pop(key)
+    values["settled_us"] = None
+    result = conn.execute(
+        update(e)
+        .where(e.c.id == event.id, e.c.status == EventStatus.RESERVED.value)
+        .values(**values)
+    )
+    if not result.rowcount:
+        return False
+    _settle_holds(conn, event.id, event.cost_nanos)
+    lines = usage_rows(event)
+    if lines:
+        conn.execute(schema.event_usage.insert(), lines)
+    delta = RollupDelta(zone)
+    add_to_delta(delta, event)
+    apply(conn, delta)
+    return True
+
+
+def settle_abandoned(conn: Connection, zone: ZoneInfo, older_than_us: int) -> int:
+    """Settle reservations opened before `older_than_us` at their reserved amount.
+
+    Spend is never under-counted: the whole reserved amount is booked (as output tokens
+    of unknown split would be a guess), flagged ``unsettled``.
+    """
+    e = schema.events
+    rows = (
+        conn.execute(
+            select(e).where(e.c.status == EventStatus.RESERVED.value, e.c.ts_us < older_than_us)
+        )
+        .mappings()
+        .all()
+    )
+    for r in rows:
+        event = UsageEvent(
+            id=r["id"],
+            ts=from_us(r["ts_us"]),
+            provider=r["provider"],
+            model_requested=r["model_requested"],
+            model_used=r["model_used"],
+            source=EventSource(r["source"]),
+            status=EventStatus.UNSETTLED,
+            department=r["department"],
+            project=r["project"],
+            agent=r["agent"],
+            key_id=r["key_id"],
+            end_user=r["end_user"],
+            operation=r["operation"],
+            flags=EventFlag(r["flags"]) | EventFlag.UNSETTLED,
+            usage=Usage({UsageType.REQUESTS: Decimal(1)}),
+            costs={UsageType.REQUESTS: LineCost(r["reserved_nanos"], r["reserved_nanos"])},
+            reserved_nanos=r["reserved_nanos"],
+            detail="settled at its reserved amount: the real usage was never seen",
+        )
+        settle(conn, event, zone)
+    return len(rows)

@@ -1,0 +1,30 @@
+"""The application object: settings, store, writer, catalog and the gateway's parts,
+created once by `create_app` and handed to every handler (no globals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from llmledger.gateway.keycache import KeyCache
+from llmledger.gateway.routes import ProviderRoute
+from llmledger.guardrails.book import BudgetBook
+from llmledger.ledger.store import Store
+from llmledger.ledger.writer import LedgerWriter
+from llmledger.pricing import PriceCatalog
+from llmledger.settings import Settings
+
+
+@dataclass(slots=True)
+class Runtime:
+    settings: Settings
+    store: Store
+    writer: LedgerWriter
+    catalog: PriceCatalog
+    keys: KeyCache
+    budgets: BudgetBook
+    routes: dict[str, ProviderRoute] = field(default_factory=dict)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def today(self) -> date:
+        return datetime.now(UTC).astimezone(self.settings.organisation.zone).date()

@@ -1,0 +1,67 @@
+"""``/api/v1/keys``: issue, list and revoke virtual keys."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from llmledger.ledger import keys
+from llmledger.ledger.audit import record_change
+from llmledger.web.api.deps import AdminDep, RuntimeDep
+
+router = APIRouter(prefix="/api/v1/keys", tags=["keys"])
+_NAME = r"^[\w .:@+-]{1,200}$"
+
+
+class KeyRequest(BaseModel):
+    department: str = Field(pattern=_NAME)
+    project: str = Field("", pattern=r"^([\w .:@+-]{1,200})?$")
+    agent: str = Field("", pattern=r"^([\w .:@+-]{1,200})?$")
+    name: str = Field("", max_length=200)
+    allowed_models: list[str] = Field(default_factory=list, max_length=100)
+    allow_attribution_headers: bool = False
+
+
+@router.post("", status_code=201)
+async def create(body: KeyRequest, runtime: RuntimeDep, actor: AdminDep) -> dict[str, object]:
+    """Issue a key; the secret is in this answer only."""
+    if body.agent and not body.project:
+        raise HTTPException(422, "a key for an agent needs its project")
+
+    def write() -> dict[str, object]:
+        with runtime.store.write() as conn:
+            key, secret = keys.create_key(
+                conn, department=body.department, project=body.project, agent=body.agent,
+                name=body.name, allowed_models=tuple(body.allowed_models),
+                allow_attribution_headers=body.allow_attribution_headers,
+            )
+            record_change(conn, actor, "key.create", key.id, None, key.as_json())
+        return {"id": key.id, "key": secret, "department": key.department,
+                "project": key.project, "agent": key.agent}
+
+    return await run_in_threadpool(write)
+
+
+@router.get("")
+async def list_all(runtime: RuntimeDep, _: AdminDep) -> dict[str, object]:
+    def read() -> dict[str, object]:
+        with runtime.store.read() as conn:
+            return {"keys": [k.as_json() for k in keys.list_keys(conn)]}
+
+    return await run_in_threadpool(read)
+
+
+@router.delete("/{key_id}")
+async def revoke(key_id: str, runtime: RuntimeDep, actor: AdminDep) -> dict[str, object]:
+    def write() -> bool:
+        with runtime.store.write() as conn:
+            done = keys.revoke_key(conn, key_id)
+            if done:
+                record_change(conn, actor, "key.revoke", key_id, None, None)
+            return done
+
+    if not await run_in_threadpool(write):
+        raise HTTPException(404, f"no active key {key_id!r}")
+    runtime.keys.forget()
+    return {"id": key_id, "revoked": True}
