@@ -181,3 +181,17 @@ audit_log = Table(
     Column("reason", Text, nullable=True),
 )
 Index("ix_audit_ts", audit_log.c.ts_us)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("email", Text, nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("scope", Text, nullable=False, server_default=""),
+    Column("created_us", BigInteger, nullable=False),
+    Column("failed_logins", Integer, nullable=False, server_default="0"),
+    Column("locked_until_us", BigInteger, nullable=True),
+    Column("disabled", Boolean, nullable=False, server_default="0"),
+)
