@@ -80,6 +80,14 @@ class ServerSettings(Section):
     max_body_bytes: int = Field(
         32 * 1024 * 1024, ge=1024, description="Largest request body the gateway accepts."
     )
+    session_secret_env: str | None = Field(
+        None,
+        description=(
+            "Environment variable holding the secret that signs dashboard session cookies; "
+            "when unset a random secret is made per process (sign-ins end at restart; set it "
+            "when several replicas serve the dashboard)."
+        ),
+    )
 
 
 class ProviderSettings(Section):
@@ -154,10 +162,59 @@ class SmtpSettings(Section):
     starttls: bool = Field(True, description="Upgrade the connection with STARTTLS.")
     username_env: str | None = Field(None, description="Environment variable: SMTP user.")
     password_env: str | None = Field(None, description="Environment variable: SMTP password.")
+    use_tls: bool = Field(
+        False, description="Connect with implicit TLS (port 465) instead of STARTTLS."
+    )
+    ca_file: str | None = Field(
+        None, description="CA bundle that verifies the server's certificate (system CAs when unset)."
+    )
+    timeout_s: int = Field(30, ge=1, description="Seconds an SMTP conversation may take.")
+
+    def credentials(self) -> tuple[str, SecretStr] | None:
+        """(user, password) from the named environment variables, when both are set."""
+        user = os.environ.get(self.username_env) if self.username_env else None
+        password = os.environ.get(self.password_env) if self.password_env else None
+        return (user, SecretStr(password)) if user and password else None
+
+
+class WebhookSettings(Section):
+    url_env: str = Field(
+        "LLMLEDGER_WEBHOOK_URL", description="Environment variable: the URL messages are POSTed to."
+    )
+    secret_env: str | None = Field(
+        None,
+        description="Environment variable: HMAC-SHA256 key signing each body "
+        "(X-LLMLedger-Signature); unsigned when unset.",
+    )
+    timeout_s: int = Field(10, ge=1, description="Seconds one POST may take.")
+
+
+class SlackSettings(Section):
+    webhook_url_env: str = Field(
+        "LLMLEDGER_SLACK_WEBHOOK_URL",
+        description="Environment variable: the Slack incoming-webhook URL.",
+    )
+    timeout_s: int = Field(10, ge=1, description="Seconds one POST may take.")
 
 
 class NotifySettings(Section):
     smtp: SmtpSettings | None = Field(None, description="Email over SMTP; off when unset.")
+    webhook: WebhookSettings | None = Field(
+        None, description="Generic JSON webhook (signed); off when unset."
+    )
+    slack: SlackSettings | None = Field(
+        None, description="Slack incoming webhook; off when unset."
+    )
+    max_attempts: int = Field(
+        8, ge=1, description="Attempts at delivering one message before giving up."
+    )
+    retry_base_s: int = Field(
+        30, ge=1, description="Wait before the first retry; doubled after each failure."
+    )
+    retry_max_s: int = Field(3600, ge=1, description="Longest wait between two attempts.")
+    poll_interval_s: int = Field(
+        5, ge=1, description="Seconds between two looks at the outbox for due messages."
+    )
 
 
 class DigestSettings(Section):
@@ -167,6 +224,32 @@ class DigestSettings(Section):
     send_at: str = Field(
         "MON 08:00", description="Weekday and time the digest is sent, organisation time."
     )
+    week_start: Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"] = Field(
+        "MON", description="First day of the digest's week (the week holding the ISO Thursday)."
+    )
+    department_owners: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Department -> owner emails; each list gets the digest of its department.",
+    )
+    slack: bool = Field(False, description="Also post a compact digest to [notify.slack].")
+    webhook: bool = Field(False, description="Also POST the digest's JSON to [notify.webhook].")
+    dashboard_url: str | None = Field(
+        None, description="Dashboard link in the digest (server.public_url when unset)."
+    )
+    catch_up_weeks: int = Field(
+        4, ge=0, le=52, description="Most missed weeks sent (marked late) when the server returns."
+    )
+    movers: int = Field(
+        5, ge=1, le=20, description="Biggest week-over-week movements shown per dimension."
+    )
+
+    @field_validator("send_at")
+    @classmethod
+    def _send_at(cls, value: str) -> str:
+        from llmledger.reports.weeks import parse_send_at
+
+        parse_send_at(value)
+        return value
 
 
 class Settings(BaseSettings):

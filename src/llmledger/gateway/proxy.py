@@ -256,7 +256,10 @@ class ProviderHandler:
         metered = meter.finish(cut_off=cut_off)
         self._settle(event, info, metered, status, started)
         if cut_off and not gone.is_set():
-            try:
-                await send({"type": "http.response.body", "body": b""})
-            except OSError:
-                pass
+            # The upstream broke off: break the caller's connection too, as the provider's
+            # own would have, rather than end the stream as if it were complete.
+            raise UpstreamCut(f"upstream stream cut off (request {event.id})")
+
+
+class UpstreamCut(Exception):
+    """Raised to abort the caller's connection when the upstream's stream broke off."""

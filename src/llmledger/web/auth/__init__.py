@@ -1,0 +1,1 @@
+"""Dashboard sign-in: signed session cookies, CSRF tokens, roles and owner scopes."""
