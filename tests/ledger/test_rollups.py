@@ -34,7 +34,7 @@ def test_rebuild_equals_maintained_rollups(store: Store) -> None:
     maintained = snapshot(store)
     assert maintained["rollup_calls_daily"], "rollups were not maintained"
     with store.write() as conn:
-        rollups.rebuild(conn, store.zone, chunk=500)
+        rollups.rebuild(conn, store.zone)
     assert snapshot(store) == maintained
 
 

@@ -1,20 +1,26 @@
-"""Writing events: insert (deduplicated by id), their usage lines, and their rollups."""
+"""Writing events: insert (deduplicated by id), their usage lines, and their rollups.
+
+The bulk path (import, ingest) writes through the driver's ``executemany`` with plain
+tuples: SQLAlchemy's per-row parameter processing would cost more than the rest.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, select, text
 
-from llmledger.ledger import schema
+from llmledger.ledger import bulk_rollups, schema
 from llmledger.ledger.event import EventStatus, UsageEvent
-from llmledger.ledger.rollups import COUNTED_STATUSES, RollupDelta, apply
+from llmledger.ledger.rollups import SLOT_US, RollupDelta
 
 _THOUSAND = Decimal(1000)
+_EVENT_COLUMNS = tuple(c.name for c in schema.events.columns)
+_USAGE_COLUMNS = ("event_id", "usage_type", "quantity_milli", "cost_nanos", "list_cost_nanos")
+#: Serialises bulk imports across PostgreSQL writers, so deduplication by id is exact.
+_IMPORT_LOCK = 7_441_230_011
 
 
 def quantity_milli(quantity: Decimal) -> int:
@@ -52,19 +58,24 @@ def event_row(ev: UsageEvent) -> dict[str, object]:
 
 
 def usage_rows(ev: UsageEvent) -> list[dict[str, object]]:
-    rows: list[dict[str, object]] = []
+    return [dict(zip(_USAGE_COLUMNS, t, strict=True)) for t in usage_tuples(ev)]
+
+
+def usage_tuples(ev: UsageEvent) -> list[tuple[str, str, int, int, int]]:
+    out = []
+    costs = ev.costs
     for usage_type, quantity in ev.usage.items():
-        line = ev.costs.get(usage_type)
-        rows.append(
-            {
-                "event_id": ev.id,
-                "usage_type": usage_type.value,
-                "quantity_milli": quantity_milli(quantity),
-                "cost_nanos": line.cost_nanos if line else 0,
-                "list_cost_nanos": line.list_cost_nanos if line else 0,
-            }
+        line = costs.get(usage_type)
+        out.append(
+            (
+                ev.id,
+                usage_type.value,
+                int(quantity * _THOUSAND),
+                line.cost_nanos if line else 0,
+                line.list_cost_nanos if line else 0,
+            )
         )
-    return rows
+    return out
 
 
 def dims(ev: UsageEvent) -> tuple[str, str, str, str, str, str]:
@@ -76,59 +87,66 @@ def add_to_delta(delta: RollupDelta, ev: UsageEvent) -> None:
     key = dims(ev)
     ts_us = ev.ts_us
     delta.add_call(
-        ts_us,
-        key,
-        ev.cost_nanos,
-        ev.list_cost_nanos,
-        int(ev.flags),
-        ev.routed_from,
+        ts_us, key, ev.cost_nanos, ev.list_cost_nanos, int(ev.flags), ev.routed_from,
         ev.requested_cost_nanos,
     )
+    costs = ev.costs
     for usage_type, quantity in ev.usage.items():
-        line = ev.costs.get(usage_type)
+        line = costs.get(usage_type)
         delta.add_usage(
             ts_us,
             key,
             usage_type.value,
-            quantity_milli(quantity),
+            int(quantity * _THOUSAND),
             line.cost_nanos if line else 0,
             line.list_cost_nanos if line else 0,
         )
 
 
-def _insert_ignore(conn: Connection) -> Any:
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    return insert(schema.events).on_conflict_do_nothing(index_elements=["id"])
+def _insert_sql(conn: Connection, table: str, columns: Sequence[str]) -> str:
+    mark = "%s" if conn.dialect.name == "postgresql" else "?"
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))})"
+    )
+
+
+def _existing_ids(conn: Connection, ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        found.update(
+            conn.execute(select(schema.events.c.id).where(schema.events.c.id.in_(chunk))).scalars()
+        )
+    return found
 
 
 def record_events(conn: Connection, events: Sequence[UsageEvent], zone: ZoneInfo) -> set[str]:
     """Insert new events with their usage and rollups; returns the ids inserted.
 
     An id already in the store (or repeated in `events`) is skipped, so a re-import
-    adds nothing. Runs inside the caller's write transaction.
+    adds nothing. Runs inside the caller's write transaction: on SQLite that is the only
+    writer; on PostgreSQL bulk writers take one advisory lock, so the check is exact.
     """
     if not events:
         return set()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _IMPORT_LOCK})
     unique: dict[str, UsageEvent] = {}
     for ev in events:
         unique.setdefault(ev.id, ev)
-    stmt = _insert_ignore(conn).returning(schema.events.c.id)  # type: ignore[attr-defined]
-    inserted: set[str] = set()
-    rows = [event_row(ev) for ev in unique.values()]
-    for start in range(0, len(rows), 5000):
-        inserted.update(conn.execute(stmt, rows[start : start + 5000]).scalars())
-    fresh = [ev for i, ev in unique.items() if i in inserted]
+    existing = _existing_ids(conn, list(unique))
+    fresh = [ev for i, ev in unique.items() if i not in existing]
     if not fresh:
         return set()
-    lines = [row for ev in fresh for row in usage_rows(ev)]
+    rows = [tuple(event_row(ev).values()) for ev in fresh]
+    conn.exec_driver_sql(_insert_sql(conn, "events", _EVENT_COLUMNS), rows)  # type: ignore[arg-type]
+    lines = [t for ev in fresh for t in usage_tuples(ev)]
     if lines:
-        conn.execute(schema.event_usage.insert(), lines)
-    delta = RollupDelta(zone)
-    for ev in fresh:
-        if ev.status.value in COUNTED_STATUSES:
-            add_to_delta(delta, ev)
-    apply(conn, delta)
-    return inserted
+        conn.exec_driver_sql(_insert_sql(conn, "event_usage", _USAGE_COLUMNS), lines)  # type: ignore[arg-type]
+    ts = [row[1] for row in rows]
+    bulk_rollups.add_batch(conn, [ev.id for ev in fresh], (t // SLOT_US for t in ts), zone)  # type: ignore[operator]
+    return {ev.id for ev in fresh}
 
 
 __all__ = ["EventStatus", "add_to_delta", "event_row", "record_events", "usage_rows"]

@@ -195,3 +195,36 @@ users = Table(
     Column("locked_until_us", BigInteger, nullable=True),
     Column("disabled", Boolean, nullable=False, server_default="0"),
 )
+
+#: The notification outbox: one row per message, claimed once by its dedupe key.
+#: ``next_attempt_us`` is NULL once the message is sent or given up.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dedupe_key", Text, nullable=False, unique=True),
+    Column("channel", Text, nullable=False),
+    Column("recipient", Text, nullable=False),
+    Column("subject", Text, nullable=False, server_default=""),
+    Column("payload", Text, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_us", BigInteger, nullable=True),
+    Column("sent_us", BigInteger, nullable=True),
+    Column("last_error", Text, nullable=True),
+)
+Index("ix_notifications_due", notifications.c.next_attempt_us)
+
+#: Every delivery attempt of a notification, with its outcome.
+notification_attempts = Table(
+    "notification_attempts",
+    metadata,
+    Column("notification_id", Integer, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("started_us", BigInteger, nullable=False),
+    Column("finished_us", BigInteger, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("worker", Text, nullable=False, server_default=""),
+    PrimaryKeyConstraint("notification_id", "attempt"),
+)

@@ -1,0 +1,126 @@
+"""Rollups computed by the database for many events at once (bulk import, rebuild).
+
+The settle path adds one event at a time in Python (`rollups.RollupDelta`); here the
+database groups a whole batch in one statement per rollup table, which is what makes
+bulk import fast. Both paths are checked against each other by the rebuild test
+(DESIGN invariant 5). Local days come from a temporary table mapping each 15-minute slot
+of the batch to its date in the organisation's time zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Table
+
+from llmledger.ledger import schema
+from llmledger.ledger.event import from_us
+from llmledger.ledger.rollups import CALL_FIELDS, COUNTED_STATUSES, SLOT_US, USAGE_FIELDS
+
+_DIMS = "e.department, e.project, e.agent, e.key_id, e.provider, e.model_used"
+_STATUSES = ", ".join(f"'{s}'" for s in COUNTED_STATUSES)
+_CALL_SUMS = (
+    "count(*), sum(e.cost_nanos), sum(e.list_cost_nanos), "
+    "sum(CASE WHEN (e.flags & 1) = 1 THEN 1 ELSE 0 END), "
+    "sum(CASE WHEN coalesce(e.routed_from, '') <> '' THEN 1 ELSE 0 END), "
+    "sum(CASE WHEN coalesce(e.routed_from, '') <> '' THEN e.cost_nanos ELSE 0 END), "
+    "sum(CASE WHEN coalesce(e.routed_from, '') <> '' "
+    "THEN coalesce(e.requested_cost_nanos, 0) ELSE 0 END)"
+)
+_USAGE_SUMS = "u.usage_type, sum(u.quantity_milli), sum(u.cost_nanos), sum(u.list_cost_nanos)"
+
+
+def _mark(conn: Connection) -> str:
+    return "%s" if conn.dialect.name == "postgresql" else "?"
+
+
+def _temp_tables(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "CREATE TEMP TABLE IF NOT EXISTS llmledger_batch (id text PRIMARY KEY) "
+            "ON COMMIT DELETE ROWS"
+        )
+        conn.exec_driver_sql(
+            "CREATE TEMP TABLE IF NOT EXISTS llmledger_slot_day "
+            "(slot bigint PRIMARY KEY, day text NOT NULL) ON COMMIT DELETE ROWS"
+        )
+    else:
+        conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS llmledger_batch (id TEXT PRIMARY KEY)")
+        conn.exec_driver_sql(
+            "CREATE TEMP TABLE IF NOT EXISTS llmledger_slot_day "
+            "(slot INTEGER PRIMARY KEY, day TEXT NOT NULL)"
+        )
+        conn.exec_driver_sql("DELETE FROM llmledger_batch")
+        conn.exec_driver_sql("DELETE FROM llmledger_slot_day")
+
+
+def _slot_days(conn: Connection, slots: Iterable[int], zone: ZoneInfo) -> None:
+    rows = [(s, from_us(s * SLOT_US).astimezone(zone).date().isoformat()) for s in set(slots)]
+    if rows:
+        conn.exec_driver_sql(
+            f"INSERT INTO llmledger_slot_day (slot, day) VALUES ({_mark(conn)}, {_mark(conn)})",
+            rows,  # type: ignore[arg-type]
+        )
+
+
+def _upsert(table: Table, columns: str, select_sql: str, sums: tuple[str, ...]) -> str:
+    keys = ", ".join(c.name for c in table.primary_key.columns)
+    updates = ", ".join(f"{n} = {table.name}.{n} + excluded.{n}" for n in sums)
+    return (
+        f"INSERT INTO {table.name} ({columns}) {select_sql} "
+        f"ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+    )
+
+
+def _statements(batch_join: str) -> list[str]:
+    dims = "department, project, agent, key_id, provider, model"
+    calls_cols = ", ".join(CALL_FIELDS)
+    usage_cols = "usage_type, " + ", ".join(USAGE_FIELDS)
+    hour = f"(e.ts_us / {SLOT_US * 4}) * {SLOT_US * 4}"
+    day_join = f"JOIN llmledger_slot_day sd ON sd.slot = e.ts_us / {SLOT_US}"
+    counted = f"WHERE e.status IN ({_STATUSES})"
+    out = []
+    for table, bucket, bucket_col, join in (
+        (schema.calls_hourly, hour, "hour_us", ""),
+        (schema.calls_daily, "sd.day", "day", day_join),
+    ):
+        select_sql = (
+            f"SELECT {bucket}, {_DIMS}, {_CALL_SUMS} FROM events e {batch_join} {join} "
+            f"{counted} GROUP BY {bucket}, {_DIMS}"
+        )
+        out.append(_upsert(table, f"{bucket_col}, {dims}, {calls_cols}", select_sql, CALL_FIELDS))
+    for table, bucket, bucket_col, join in (
+        (schema.usage_hourly, hour, "hour_us", ""),
+        (schema.usage_daily, "sd.day", "day", day_join),
+    ):
+        select_sql = (
+            f"SELECT {bucket}, {_DIMS}, {_USAGE_SUMS} FROM event_usage u "
+            f"JOIN events e ON e.id = u.event_id {batch_join} {join} "
+            f"{counted} GROUP BY {bucket}, {_DIMS}, u.usage_type"
+        )
+        out.append(_upsert(table, f"{bucket_col}, {dims}, {usage_cols}", select_sql, USAGE_FIELDS))
+    return out
+
+
+def add_batch(conn: Connection, ids: list[str], slots: Iterable[int], zone: ZoneInfo) -> None:
+    """Add the events `ids` (already inserted in this transaction) to the rollups."""
+    _temp_tables(conn)
+    conn.exec_driver_sql(
+        f"INSERT INTO llmledger_batch (id) VALUES ({_mark(conn)})",
+        [(i,) for i in ids],  # type: ignore[arg-type]
+    )
+    _slot_days(conn, slots, zone)
+    for sql in _statements("JOIN llmledger_batch b ON b.id = e.id"):
+        conn.exec_driver_sql(sql)
+
+
+def add_all(conn: Connection, zone: ZoneInfo) -> None:
+    """Add every counted event to (emptied) rollups: the rebuild."""
+    _temp_tables(conn)
+    slots = conn.exec_driver_sql(
+        f"SELECT DISTINCT ts_us / {SLOT_US} FROM events"
+    ).scalars()
+    _slot_days(conn, list(slots), zone)
+    for sql in _statements(""):
+        conn.exec_driver_sql(sql)
