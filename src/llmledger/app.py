@@ -28,14 +28,16 @@ from llmledger.ledger.event import to_us
 from llmledger.ledger.store import Store
 from llmledger.ledger.writer import LedgerWriter
 from llmledger.pricing import PriceCatalog
+from llmledger.reports.service import NotifyService
 from llmledger.providers.anthropic.adapter import AnthropicAdapter
 from llmledger.providers.base import ProviderAdapter
-from llmledger.providers.bedrock.adapter import BedrockAdapter
+from llmledger.providers.bedrock.adapter import BedrockAdapter, CredentialsProvider
 from llmledger.providers.gemini.adapter import GeminiAdapter
 from llmledger.providers.openai.adapter import OpenAIAdapter
 from llmledger.runtime import Runtime
 from llmledger.settings import ProviderSettings, Settings
-from llmledger.web.api import budgets, figures, health, keys, usage
+from llmledger.web import pages
+from llmledger.web.api import budgets, events, figures, health, hierarchy, keys, savings, usage
 
 log = logging.getLogger("llmledger")
 
@@ -49,19 +51,26 @@ def build_api(runtime: Runtime) -> FastAPI:
         redoc_url=None,
     )
     api.state.runtime = runtime
-    for router in (figures.router, budgets.router, keys.router, usage.router, health.router):
+    for router in (figures.router, hierarchy.router, savings.router, events.router,
+                   budgets.router, keys.router, usage.router, health.router):
         api.include_router(router)
+    pages.install(api, runtime)
     return api
 
 
-def _adapter(provider: str, settings: Settings) -> ProviderAdapter:
+def _adapter(
+    provider: str, settings: Settings, bedrock_credentials: CredentialsProvider | None = None
+) -> ProviderAdapter:
     if provider == "openai":
         return OpenAIAdapter()
     if provider == "anthropic":
         return AnthropicAdapter()
     if provider == "google":
         return GeminiAdapter()
-    return BedrockAdapter(region=settings.providers.bedrock.region or "us-east-1")  # type: ignore[return-value]
+    return BedrockAdapter(
+        region=settings.providers.bedrock.region or "us-east-1",
+        credentials_provider=bedrock_credentials,
+    )
 
 
 def _provider_settings(provider: str, settings: Settings) -> ProviderSettings:
@@ -77,14 +86,19 @@ class LedgerApp:
     runtime: Runtime
     api: FastAPI
     handlers: dict[str, ProviderHandler] = field(default_factory=dict)
+    #: The gateway's own AWS credentials for Bedrock; None: the standard AWS chain.
+    bedrock_credentials: CredentialsProvider | None = None
     _sandbox: web.AppRunner | None = None
+    _notify: NotifyService | None = None
 
     async def __call__(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
         kind = scope["type"]
         if kind == "http":
             path: str = scope["path"]
             for prefix, handler in self.handlers.items():
-                if path.startswith(prefix) and (len(path) == len(prefix) or path[len(prefix)] == "/"):
+                if path.startswith(prefix) and (
+                    len(path) == len(prefix) or path[len(prefix)] == "/"
+                ):
                     await handler(scope, receive, send)
                     return
             await self.api(scope, receive, send)
@@ -134,8 +148,8 @@ class LedgerApp:
         )
         for provider, prefix in PREFIXES.items():
             ps = _provider_settings(provider, settings)
-            adapter = _adapter(provider, settings)
-            base = ps.base_url or getattr(adapter, "default_base_url", "")
+            adapter = _adapter(provider, settings, self.bedrock_credentials)
+            base = ps.base_url or str(getattr(adapter, "default_base_url", ""))
             if sandbox_url and provider in ("openai", "anthropic"):
                 base = sandbox_url + ("/v1" if provider == "openai" else "")
             credential = ps.credential()
@@ -160,6 +174,9 @@ class LedgerApp:
             rt.routes[provider] = route
             self.handlers[prefix] = ProviderHandler(ctx, route)
 
+        self._notify = NotifyService(settings, rt.store)
+        await self._notify.start()
+
     def _settle_abandoned(self) -> int:
         rt = self.runtime
         # One process owns a SQLite store: everything still reserved was abandoned.
@@ -174,6 +191,8 @@ class LedgerApp:
             return reservations.settle_abandoned(conn, rt.store.zone, to_us(cutoff))
 
     async def shutdown(self) -> None:
+        if self._notify is not None:
+            await self._notify.stop()
         for route in self.runtime.routes.values():
             if route.session is not None:
                 await route.session.close()
@@ -184,7 +203,9 @@ class LedgerApp:
 
 
 def create_app(settings: Settings, **overrides: Any) -> LedgerApp:
-    """The whole product as one ASGI app. `overrides` may replace the store or catalog."""
+    """The whole product as one ASGI app. `overrides` may replace the store or catalog,
+    and give ``bedrock_credentials`` (a function returning botocore ``Credentials``) to
+    sign Bedrock calls with instead of the standard AWS chain."""
     zone = settings.organisation.zone
     store: Store = overrides.get("store") or Store.open(
         settings.store.url, zone, pool_size=settings.store.pool_size
@@ -200,4 +221,5 @@ def create_app(settings: Settings, **overrides: Any) -> LedgerApp:
         keys=KeyCache(store),
         budgets=BudgetBook(store, zone, settings.organisation.fiscal_year_start_month),
     )
-    return LedgerApp(runtime=runtime, api=build_api(runtime))
+    return LedgerApp(runtime=runtime, api=build_api(runtime),
+                     bedrock_credentials=overrides.get("bedrock_credentials"))

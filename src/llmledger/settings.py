@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from llmledger.pricing.config import PricingConfig
+from llmledger.reports.weeks import WeekError, parse_send_at
 
 CONFIG_ENV = "LLMLEDGER_CONFIG"
 
@@ -166,7 +167,7 @@ class SmtpSettings(Section):
         False, description="Connect with implicit TLS (port 465) instead of STARTTLS."
     )
     ca_file: str | None = Field(
-        None, description="CA bundle that verifies the server's certificate (system CAs when unset)."
+        None, description="CA bundle verifying the server's certificate (system CAs when unset)."
     )
     timeout_s: int = Field(30, ge=1, description="Seconds an SMTP conversation may take.")
 
@@ -246,9 +247,10 @@ class DigestSettings(Section):
     @field_validator("send_at")
     @classmethod
     def _send_at(cls, value: str) -> str:
-        from llmledger.reports.weeks import parse_send_at
-
-        parse_send_at(value)
+        try:
+            parse_send_at(value)
+        except WeekError as exc:
+            raise ValueError(str(exc)) from None
         return value
 
 

@@ -88,9 +88,7 @@ class Usage(Mapping[UsageType, Decimal]):
     __slots__ = ("_items",)
 
     def __init__(self, items: Mapping[UsageType, Decimal] | None = None) -> None:
-        self._items: dict[UsageType, Decimal] = {
-            t: q for t, q in (items or {}).items() if q
-        }
+        self._items: dict[UsageType, Decimal] = {t: q for t, q in (items or {}).items() if q}
 
     @classmethod
     def parse(cls, raw: Mapping[str, object]) -> Usage:

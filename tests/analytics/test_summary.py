@@ -26,7 +26,10 @@ def spend(day: date, usd: str, n: int, **kw: str) -> UsageEvent:
         source=EventSource.IMPORT,
         department=kw.get("department", "Engineering"),
         usage=Usage.of(input_tokens=1000, output_tokens=100),
-        costs={UsageType.INPUT_TOKENS: LineCost(cost, cost), UsageType.OUTPUT_TOKENS: LineCost(0, 0)},
+        costs={
+            UsageType.INPUT_TOKENS: LineCost(cost, cost),
+            UsageType.OUTPUT_TOKENS: LineCost(0, 0),
+        },
         routed_from=kw.get("routed_from"),
         requested_cost_nanos=usd_to_nanos(kw["requested_usd"]) if "requested_usd" in kw else None,
     )
@@ -41,7 +44,9 @@ def test_summary_known_figures(store: Store) -> None:
     for i in range(4):  # 1-4 Dec: $25 a day, one routed call saving $5
         events.append(spend(date(2026, 12, 1) + timedelta(days=i), "25", i))
     events.append(
-        spend(date(2026, 12, 2), "1", 99, routed_from="gpt-4o", model="gpt-4o-mini", requested_usd="6")
+        spend(
+            date(2026, 12, 2), "1", 99, routed_from="gpt-4o", model="gpt-4o-mini", requested_usd="6"
+        )
     )
     events.append(spend(date(2026, 4, 1), "500", 0, department="Sales"))
     with store.write() as conn:
@@ -56,8 +61,11 @@ def test_summary_known_figures(store: Store) -> None:
         )
     data = s.as_json()
     assert data["ytd"] == {
-        "spend_usd": "901", "budget_usd": "1000", "variance_usd": "99",
-        "percent": "90.10", "status": "amber",
+        "spend_usd": "901",
+        "budget_usd": "1000",
+        "variance_usd": "99",
+        "percent": "90.10",
+        "status": "amber",
     }
     assert data["mtd"]["spend_usd"] == "101"
     assert data["mtd"]["variance_usd"] == "-1"
@@ -78,8 +86,13 @@ def test_projection_is_exact(sqlite_store: Store) -> None:
     with sqlite_store.write() as conn:
         record_events(conn, [spend(date(2026, 12, 1), "3", 0)], sqlite_store.zone)
     with sqlite_store.read() as conn:
-        s = summary(conn, date(2026, 12, 1), fiscal_start_month=1,
-                    annual_budget_usd=Decimal(0), monthly_budget_usd=Decimal(0))
+        s = summary(
+            conn,
+            date(2026, 12, 1),
+            fiscal_start_month=1,
+            annual_budget_usd=Decimal(0),
+            monthly_budget_usd=Decimal(0),
+        )
     # $3 over 30 days = $0.10/day, 30 days left in the year
     assert s.projected_annual_nanos == usd_to_nanos("3") + usd_to_nanos("0.1") * 30
     assert s.as_json()["ytd"]["percent"] is None
@@ -88,11 +101,17 @@ def test_projection_is_exact(sqlite_store: Store) -> None:
 def test_breakdown_by_department_and_provider(store: Store) -> None:
     day = date(2026, 12, 2)
     with store.write() as conn:
-        record_events(conn, [
-            spend(day, "3", 1, department="Sales", provider="anthropic", model="claude-sonnet-4-5"),
-            spend(day, "2", 2, department="Sales"),
-            spend(day, "7", 3, department="Engineering"),
-        ], store.zone)
+        record_events(
+            conn,
+            [
+                spend(
+                    day, "3", 1, department="Sales", provider="anthropic", model="claude-sonnet-4-5"
+                ),
+                spend(day, "2", 2, department="Sales"),
+                spend(day, "7", 3, department="Engineering"),
+            ],
+            store.zone,
+        )
     with store.read() as conn:
         b = breakdown(conn, periods.DateRange(date(2026, 12, 1), day), ["department", "provider"])
         by_type = breakdown(conn, periods.DateRange(day, day), ["usage_type"])
@@ -104,5 +123,6 @@ def test_breakdown_by_department_and_provider(store: Store) -> None:
     ]
     assert b.as_json()["total_usd"] == "12"
     assert [(r.key["usage_type"], r.cost_nanos) for r in by_type.rows] == [
-        ("input_tokens", usd_to_nanos("12")), ("output_tokens", 0)
+        ("input_tokens", usd_to_nanos("12")),
+        ("output_tokens", 0),
     ]

@@ -29,8 +29,13 @@ class RunningGateway:
     def store(self) -> Store:
         return self.app.runtime.store
 
-    def key(self, department: str = "Engineering", project: str = "Backend",
-            agent: str = "coder", **kwargs: Any) -> str:
+    def key(
+        self,
+        department: str = "Engineering",
+        project: str = "Backend",
+        agent: str = "coder",
+        **kwargs: Any,
+    ) -> str:
         with self.store.write() as conn:
             _, secret = keys.create_key(
                 conn, department=department, project=project, agent=agent, **kwargs
@@ -42,8 +47,12 @@ class RunningGateway:
         deadline = time.monotonic() + timeout
         while True:
             with self.store.read() as conn:
-                rows = [dict(r) for r in conn.execute(
-                    select(schema.events).order_by(schema.events.c.ts_us)).mappings()]
+                rows = [
+                    dict(r)
+                    for r in conn.execute(
+                        select(schema.events).order_by(schema.events.c.ts_us)
+                    ).mappings()
+                ]
             if all(r["status"] != "reserved" for r in rows) or time.monotonic() > deadline:
                 return rows
             time.sleep(0.02)
@@ -59,10 +68,18 @@ class RunningGateway:
 
 
 @contextmanager
-def serve(settings: Settings) -> Iterator[RunningGateway]:
-    app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", log_level="warning",
-                            loop="asyncio", http="h11", access_log=False)
+def serve(settings: Settings, **overrides: Any) -> Iterator[RunningGateway]:
+    app = create_app(settings, **overrides)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        lifespan="on",
+        log_level="warning",
+        loop="asyncio",
+        http="h11",
+        access_log=False,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="gateway", daemon=True)
     thread.start()

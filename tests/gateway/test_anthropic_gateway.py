@@ -22,7 +22,8 @@ async def test_message_is_priced(gateway: RunningGateway, fake_anthropic: FakeAn
         c = anthropic.Anthropic(base_url=f"{gateway.url}/anthropic", api_key=key, max_retries=0)
         with c:
             raw = c.messages.with_raw_response.create(
-                model="claude-sonnet-4-5", max_tokens=256,
+                model="claude-sonnet-4-5",
+                max_tokens=256,
                 messages=[{"role": "user", "content": "Hello"}],
             )
             assert raw.headers["x-llmledger-cost-usd"] == "0.000216"
@@ -33,14 +34,19 @@ async def test_message_is_priced(gateway: RunningGateway, fake_anthropic: FakeAn
     assert fake_anthropic.last.headers.get("x-api-key") == fake_anthropic.api_key
     assert "anthropic-version" in fake_anthropic.last.headers
     [event] = await asyncio.to_thread(gateway.events)
-    assert (event["department"], event["agent"], event["cost_nanos"]) == ("Marketing", "writer", 216_000)
+    assert (event["department"], event["agent"], event["cost_nanos"]) == (
+        "Marketing",
+        "writer",
+        216_000,
+    )
 
 
 async def test_stream_is_metered_from_its_events(
     gateway: RunningGateway, fake_anthropic: FakeAnthropic
 ) -> None:
-    c = anthropic.AsyncAnthropic(base_url=f"{gateway.url}/anthropic", api_key=gateway.key(),
-                                 max_retries=0)
+    c = anthropic.AsyncAnthropic(
+        base_url=f"{gateway.url}/anthropic", api_key=gateway.key(), max_retries=0
+    )
     async with c:
         async with c.messages.stream(
             model="claude-sonnet-4-5", max_tokens=100, messages=[{"role": "user", "content": "Hi"}]
@@ -66,8 +72,11 @@ async def test_budget_blocks_with_anthropic_error(
     c = anthropic.AsyncAnthropic(base_url=f"{gateway.url}/anthropic", api_key=key, max_retries=0)
     async with c:
         with pytest.raises(anthropic.RateLimitError) as err:
-            await c.messages.create(model="claude-sonnet-4-5", max_tokens=4096,
-                                    messages=[{"role": "user", "content": "Hi"}])
+            await c.messages.create(
+                model="claude-sonnet-4-5",
+                max_tokens=4096,
+                messages=[{"role": "user", "content": "Hi"}],
+            )
     assert err.value.body["error"]["type"] == "budget_exceeded"  # type: ignore[index]
     assert "agent:Marketing/SEO/seo-agent" in err.value.message
     assert int(err.value.response.headers["retry-after"]) > 0

@@ -24,7 +24,9 @@ def aclient(gw: RunningGateway, key: str) -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(base_url=f"{gw.url}/openai/v1", api_key=key, max_retries=0)
 
 
-async def test_chat_is_priced_and_attributed(gateway: RunningGateway, fake_openai: FakeOpenAI) -> None:
+async def test_chat_is_priced_and_attributed(
+    gateway: RunningGateway, fake_openai: FakeOpenAI
+) -> None:
     key = gateway.key("Engineering", "Backend", "coder")
 
     def call() -> openai.types.chat.ChatCompletion:
@@ -43,7 +45,10 @@ async def test_chat_is_priced_and_attributed(gateway: RunningGateway, fake_opena
     assert key not in str(fake_openai.last.headers)
     [event] = await asyncio.to_thread(gateway.events)
     assert (event["department"], event["project"], event["agent"]) == (
-        "Engineering", "Backend", "coder")
+        "Engineering",
+        "Backend",
+        "coder",
+    )
     assert event["model_requested"] == "gpt-4.1"
     assert event["model_used"] == "gpt-4.1-2025-04-14"
     assert event["status"] == "settled"
@@ -77,7 +82,9 @@ async def test_stream_keeps_the_usage_chunk_the_caller_asked_for(
 ) -> None:
     async with aclient(gateway, gateway.key()) as c:
         stream = await c.chat.completions.create(
-            model="gpt-4o", messages=[{"role": "user", "content": "Hi"}], stream=True,
+            model="gpt-4o",
+            messages=[{"role": "user", "content": "Hi"}],
+            stream=True,
             stream_options={"include_usage": True},
         )
         chunks = [chunk async for chunk in stream]
@@ -88,7 +95,9 @@ async def test_stream_keeps_the_usage_chunk_the_caller_asked_for(
 async def test_missing_and_wrong_keys_get_openai_errors(gateway: RunningGateway) -> None:
     async with aclient(gateway, "llk_not-a-real-key") as c:
         with pytest.raises(openai.AuthenticationError) as err:
-            await c.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
+            await c.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "x"}]
+            )
     assert err.value.status_code == 401
     assert err.value.body["type"] == "authentication_error"  # type: ignore[index]
     async with aiohttp.ClientSession() as http:
@@ -103,24 +112,30 @@ async def test_model_the_key_may_not_use(gateway: RunningGateway, fake_openai: F
     key = gateway.key(allowed_models=("gpt-4o-mini",))
     async with aclient(gateway, key) as c:
         with pytest.raises(openai.PermissionDeniedError):
-            await c.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
+            await c.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "x"}]
+            )
     assert fake_openai.requests == []
     assert await asyncio.to_thread(gateway.events) == []
 
 
-async def test_malformed_body_changes_nothing(gateway: RunningGateway, fake_openai: FakeOpenAI) -> None:
+async def test_malformed_body_changes_nothing(
+    gateway: RunningGateway, fake_openai: FakeOpenAI
+) -> None:
     key = gateway.key()
     async with aiohttp.ClientSession() as http:
         for body in (b"{not json", b"[]", b'{"model": 3}', b'{"model": "gpt-4o"}', b"\xff\xfe"):
             async with http.post(
-                f"{gateway.url}/openai/v1/chat/completions", data=body,
+                f"{gateway.url}/openai/v1/chat/completions",
+                data=body,
                 headers={"authorization": f"Bearer {key}", "content-type": "application/json"},
             ) as resp:
                 assert resp.status == 400, body
                 error = (await resp.json())["error"]
                 assert error["type"] == "invalid_request_error" and error["message"]
         async with http.post(
-            f"{gateway.url}/openai/v1/chat/completions", data=b"x" * (33 * 1024 * 1024),
+            f"{gateway.url}/openai/v1/chat/completions",
+            data=b"x" * (33 * 1024 * 1024),
             headers={"authorization": f"Bearer {key}"},
         ) as resp:
             assert resp.status == 413
@@ -134,7 +149,9 @@ async def test_upstream_errors_pass_through_and_are_recorded(
     fake_openai.use("429")
     async with aclient(gateway, gateway.key()) as c:
         with pytest.raises(openai.RateLimitError) as err:
-            await c.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
+            await c.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "x"}]
+            )
     assert err.value.response.headers["retry-after"] == "7"
     assert err.value.body["code"] == "rate_limit_exceeded"  # type: ignore[index]
     [event] = await asyncio.to_thread(gateway.events)
@@ -166,7 +183,9 @@ async def test_upstream_timeout_is_a_504_in_openai_format(
     fake_openai.use("hang")
     async with aclient(gateway, gateway.key()) as c:
         with pytest.raises(openai.APIStatusError) as err:
-            await c.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
+            await c.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "x"}]
+            )
     assert err.value.status_code == 504
     [event] = await asyncio.to_thread(gateway.events)
     assert (event["status"], event["http_status"]) == ("failed", 504)

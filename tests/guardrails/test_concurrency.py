@@ -24,13 +24,25 @@ from tests.gateway.harness import ADMIN_TOKEN, RunningGateway, serve
 UPSTREAM_KEY = "sk-slow-upstream"
 CALLS = 300
 COMPLETION = {
-    "id": "chatcmpl-1", "object": "chat.completion", "created": 1741569952,
+    "id": "chatcmpl-1",
+    "object": "chat.completion",
+    "created": 1741569952,
     "model": "gpt-4o-2024-08-06",
-    "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok", "refusal": None},
-                 "logprobs": None, "finish_reason": "stop"}],
-    "usage": {"prompt_tokens": 1000, "completion_tokens": 750, "total_tokens": 1750,
-              "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-              "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0}},
+    "choices": [
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": "ok", "refusal": None},
+            "logprobs": None,
+            "finish_reason": "stop",
+        }
+    ],
+    "usage": {
+        "prompt_tokens": 1000,
+        "completion_tokens": 750,
+        "total_tokens": 1750,
+        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
+    },
 }
 
 
@@ -53,7 +65,9 @@ async def slow_openai() -> AsyncIterator[str]:
 
 
 @pytest.fixture
-def gateway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slow_openai: str) -> Iterator[RunningGateway]:
+def gateway(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slow_openai: str
+) -> Iterator[RunningGateway]:
     monkeypatch.setenv("SLOW_OPENAI_KEY", UPSTREAM_KEY)
     settings = Settings(
         store={"url": f"sqlite:///{tmp_path / 'ledger.db'}"},
@@ -66,8 +80,10 @@ def gateway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slow_openai: str) -
 
 async def hammer(gw: RunningGateway, key: str) -> list[int]:
     prompt = "x " * 500  # at most ~1,000 tokens: the reservation's input bound covers it
-    async with openai.AsyncOpenAI(base_url=f"{gw.url}/openai/v1", api_key=key, max_retries=0,
-                                  timeout=60) as client:
+    async with openai.AsyncOpenAI(
+        base_url=f"{gw.url}/openai/v1", api_key=key, max_retries=0, timeout=60
+    ) as client:
+
         async def one() -> int:
             try:
                 await client.chat.completions.create(
@@ -135,6 +151,7 @@ async def test_a_chain_of_budgets_at_different_fills(gateway: RunningGateway) ->
 
 async def hammer_one(gw: RunningGateway, key: str) -> int:
     async with openai.AsyncOpenAI(base_url=f"{gw.url}/openai/v1", api_key=key, max_retries=0) as c:
-        await c.chat.completions.create(model="gpt-4o", max_tokens=750,
-                                        messages=[{"role": "user", "content": "x " * 500}])
+        await c.chat.completions.create(
+            model="gpt-4o", max_tokens=750, messages=[{"role": "user", "content": "x " * 500}]
+        )
     return 200

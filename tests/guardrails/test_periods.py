@@ -9,27 +9,70 @@ import pytest
 
 from llmledger.guardrails.periods import Period, window
 
-TOKYO, NEW_YORK, KOLKATA = ZoneInfo("Asia/Tokyo"), ZoneInfo("America/New_York"), ZoneInfo("Asia/Kolkata")
+TOKYO, NEW_YORK, KOLKATA = (
+    ZoneInfo("Asia/Tokyo"),
+    ZoneInfo("America/New_York"),
+    ZoneInfo("Asia/Kolkata"),
+)
 
 
 @pytest.mark.parametrize(
     ("now", "zone", "period", "start", "end"),
     [
         # 31 Oct 20:00 UTC is already 1 Nov in Tokyo, still 31 Oct in New York.
-        (datetime(2026, 10, 31, 20, tzinfo=UTC), TOKYO, Period.MONTH, date(2026, 11, 1), date(2026, 12, 1)),
-        (datetime(2026, 10, 31, 20, tzinfo=UTC), NEW_YORK, Period.MONTH, date(2026, 10, 1), date(2026, 11, 1)),
+        (
+            datetime(2026, 10, 31, 20, tzinfo=UTC),
+            TOKYO,
+            Period.MONTH,
+            date(2026, 11, 1),
+            date(2026, 12, 1),
+        ),
+        (
+            datetime(2026, 10, 31, 20, tzinfo=UTC),
+            NEW_YORK,
+            Period.MONTH,
+            date(2026, 10, 1),
+            date(2026, 11, 1),
+        ),
         # a half-hour zone
-        (datetime(2026, 12, 31, 18, 29, tzinfo=UTC), KOLKATA, Period.MONTH, date(2026, 12, 1), date(2027, 1, 1)),
-        (datetime(2026, 12, 31, 18, 30, tzinfo=UTC), KOLKATA, Period.MONTH, date(2027, 1, 1), date(2027, 2, 1)),
-        (datetime(2026, 5, 15, tzinfo=UTC), NEW_YORK, Period.QUARTER, date(2026, 4, 1), date(2026, 7, 1)),
-        (datetime(2026, 5, 15, tzinfo=UTC), NEW_YORK, Period.YEAR, date(2026, 1, 1), date(2027, 1, 1)),
+        (
+            datetime(2026, 12, 31, 18, 29, tzinfo=UTC),
+            KOLKATA,
+            Period.MONTH,
+            date(2026, 12, 1),
+            date(2027, 1, 1),
+        ),
+        (
+            datetime(2026, 12, 31, 18, 30, tzinfo=UTC),
+            KOLKATA,
+            Period.MONTH,
+            date(2027, 1, 1),
+            date(2027, 2, 1),
+        ),
+        (
+            datetime(2026, 5, 15, tzinfo=UTC),
+            NEW_YORK,
+            Period.QUARTER,
+            date(2026, 4, 1),
+            date(2026, 7, 1),
+        ),
+        (
+            datetime(2026, 5, 15, tzinfo=UTC),
+            NEW_YORK,
+            Period.YEAR,
+            date(2026, 1, 1),
+            date(2027, 1, 1),
+        ),
     ],
 )
-def test_calendar_windows(now: datetime, zone: ZoneInfo, period: Period, start: date, end: date) -> None:
+def test_calendar_windows(
+    now: datetime, zone: ZoneInfo, period: Period, start: date, end: date
+) -> None:
     w = window(period, now, zone)
     assert (w.start, w.end) == (start, end)
     assert datetime.fromtimestamp(w.start_us / 1_000_000, zone).replace(tzinfo=None) == datetime(
-        start.year, start.month, start.day)
+        start.year, start.month, start.day
+    )
 
 
 def test_fiscal_year_starting_in_april() -> None:

@@ -10,7 +10,11 @@ from llmledger.ledger.event import EventFlag, EventSource, EventStatus, LineCost
 from llmledger.usage import Usage, UsageType
 
 DEPARTMENTS = ("Engineering", "Sales", "Marketing", "Finance")
-PROVIDERS = (("openai", "gpt-4o"), ("anthropic", "claude-sonnet-4-5"), ("google", "gemini-2.5-flash"))
+PROVIDERS = (
+    ("openai", "gpt-4o"),
+    ("anthropic", "claude-sonnet-4-5"),
+    ("google", "gemini-2.5-flash"),
+)
 
 
 def random_events(seed: int, count: int, start: datetime | None = None) -> list[UsageEvent]:

@@ -47,7 +47,11 @@ def counts(store: Store) -> tuple[int, int, int]:
         return (
             conn.execute(select(func.count()).select_from(schema.events)).scalar_one(),
             conn.execute(select(func.count()).select_from(schema.event_usage)).scalar_one(),
-            int(conn.execute(select(func.coalesce(func.sum(schema.calls_daily.c.calls), 0))).scalar_one()),
+            int(
+                conn.execute(
+                    select(func.coalesce(func.sum(schema.calls_daily.c.calls), 0))
+                ).scalar_one()
+            ),
         )
 
 
@@ -77,8 +81,9 @@ def test_csv_with_usage_columns(sqlite_store: Store, tmp_path: Path) -> None:
     assert report.errors == [] and report.imported == 2
     with sqlite_store.read() as conn:
         whisper = conn.execute(
-            select(schema.event_usage.c.quantity_milli, schema.event_usage.c.cost_nanos)
-            .where(schema.event_usage.c.event_id == "b")
+            select(schema.event_usage.c.quantity_milli, schema.event_usage.c.cost_nanos).where(
+                schema.event_usage.c.event_id == "b"
+            )
         ).one()
     # whisper-1: $0.006 per minute (openai.com/api/pricing) -> 90.5 s = $0.00905
     assert whisper == (90_500, 9_050_000)

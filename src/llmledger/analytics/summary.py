@@ -126,7 +126,7 @@ def summary(
         u.usage_type: Decimal(u.quantity_milli) / 1000
         for u in queries.usage_sums(conn, mtd_range.start, mtd_range.end)
     }
-    ordered = {t.value: usage[t.value] for t in UsageType if t.value in usage}
+    ordered: dict[str, Decimal] = {t.value: usage[t.value] for t in UsageType if t.value in usage}
     trend_start = periods.add_months(periods.month_start(as_of), -11)
     by_month = {
         r.key[0]: r.cost_nanos

@@ -16,8 +16,7 @@ from llmledger.guardrails.scopes import ScopeError
 from llmledger.guardrails.status import all_statuses, budget_status
 from llmledger.money import MoneyError
 
-app = typer.Typer(help="Budgets: alerts at thresholds, a hard block at 100%.",
-                  no_args_is_help=True)
+app = typer.Typer(help="Budgets: alerts at thresholds, a hard block at 100%.", no_args_is_help=True)
 
 
 def _usd(text: str) -> Decimal:
@@ -35,9 +34,13 @@ def set_budget(
     ctx: typer.Context,
     scope: str = typer.Argument(..., help="org, department:D, project:D/P, agent:D/P/A, key:ID"),
     limit: str = typer.Option(..., "--limit", help="Limit in USD per period."),
-    period: Period = typer.Option(Period.MONTH, "--period", help="month, quarter, year, fiscal_year."),
+    period: Period = typer.Option(
+        Period.MONTH, "--period", help="month, quarter, year, fiscal_year."
+    ),
     alert_at: str = typer.Option("0.8,0.9", "--alert-at", help="Alert thresholds (fractions)."),
-    enforce: bool = typer.Option(True, "--enforce/--advisory", help="Hard block at 100%, or alerts only."),
+    enforce: bool = typer.Option(
+        True, "--enforce/--advisory", help="Hard block at 100%, or alerts only."
+    ),
     owners: str = typer.Option("", "--owners", help="Owners' emails, comma-separated."),
     reason: str = typer.Option("", "--reason", help="Why (kept in the audit log)."),
     json_out: bool = typer.Option(False, "--json"),
@@ -49,19 +52,28 @@ def set_budget(
         thresholds = bud.parse_thresholds(alert_at)
         with cli.store() as store, store.write() as conn:
             budget = bud.set_budget(
-                conn, scope=scope, limit_usd=_usd(limit), period=period, enforced=enforce,
-                thresholds=thresholds, owners=[o.strip() for o in owners.split(",") if o.strip()],
-                actor="cli", reason=reason or None,
+                conn,
+                scope=scope,
+                limit_usd=_usd(limit),
+                period=period,
+                enforced=enforce,
+                thresholds=thresholds,
+                owners=[o.strip() for o in owners.split(",") if o.strip()],
+                actor="cli",
+                reason=reason or None,
             )
-            status = budget_status(conn, budget, datetime.now(UTC), org.zone,
-                                   org.fiscal_year_start_month)
+            status = budget_status(
+                conn, budget, datetime.now(UTC), org.zone, org.fiscal_year_start_month
+            )
     except (ScopeError, bud.BudgetError, MoneyError) as exc:
         fail(str(exc), 2)
     if json_out:
         print_json(status.as_json())
     else:
-        Console().print(f"{budget.id}: {budget.scope.text} ${limit}/{period.value} "
-                        f"({'enforced' if enforce else 'advisory'})")
+        Console().print(
+            f"{budget.id}: {budget.scope.text} ${limit}/{period.value} "
+            f"({'enforced' if enforce else 'advisory'})"
+        )
 
 
 @app.command("raise")
@@ -96,7 +108,15 @@ def list_budgets(ctx: typer.Context, json_out: bool = typer.Option(False, "--jso
         table.add_column(col)
     for r in rows:
         j = r.as_json()
-        table.add_row(str(j["id"]), str(j["scope"]), str(j["period"]), f"${j['limit_usd']}",
-                      f"${j['spent_usd']}", f"${j['reserved_usd']}", str(j["percent"]),
-                      str(j["status"]), f"${j['projected_usd']}")
+        table.add_row(
+            str(j["id"]),
+            str(j["scope"]),
+            str(j["period"]),
+            f"${j['limit_usd']}",
+            f"${j['spent_usd']}",
+            f"${j['reserved_usd']}",
+            str(j["percent"]),
+            str(j["status"]),
+            f"${j['projected_usd']}",
+        )
     Console().print(table)

@@ -10,8 +10,7 @@ from llmledger.cli.context import err_console, fail, get, print_json
 from llmledger.ledger import keys
 from llmledger.ledger.audit import record_change
 
-app = typer.Typer(help="Virtual keys: one per agent (or project/department).",
-                  no_args_is_help=True)
+app = typer.Typer(help="Virtual keys: one per agent (or project/department).", no_args_is_help=True)
 
 
 @app.command("create")
@@ -23,7 +22,8 @@ def create(
     name: str = typer.Option("", "--name", help="A name to recognise the key by."),
     models: str = typer.Option("", "--models", help="Allowed models, comma-separated globs."),
     allow_headers: bool = typer.Option(
-        False, "--allow-attribution-headers",
+        False,
+        "--allow-attribution-headers",
         help="Let callers refine attribution with X-Project/X-Agent headers.",
     ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -34,15 +34,27 @@ def create(
     with cli.store() as store, store.write() as conn:
         try:
             key, secret = keys.create_key(
-                conn, department=department, project=project, agent=agent, name=name,
-                allowed_models=allowed, allow_attribution_headers=allow_headers,
+                conn,
+                department=department,
+                project=project,
+                agent=agent,
+                name=name,
+                allowed_models=allowed,
+                allow_attribution_headers=allow_headers,
             )
         except ValueError as exc:
             fail(str(exc), 2)
         record_change(conn, "cli", "key.create", key.id, None, key.as_json())
     if json_out:
-        print_json({"id": key.id, "key": secret, "department": key.department,
-                    "project": key.project, "agent": key.agent})
+        print_json(
+            {
+                "id": key.id,
+                "key": secret,
+                "department": key.department,
+                "project": key.project,
+                "agent": key.agent,
+            }
+        )
         return
     err_console().print(f"key {key.id} for {department}/{project or '-'}/{agent or '-'}")
     Console().print(secret, highlight=False)
@@ -62,8 +74,9 @@ def list_keys(ctx: typer.Context, json_out: bool = typer.Option(False, "--json")
     for col in ("id", "prefix", "department", "project", "agent", "revoked"):
         table.add_column(col)
     for k in found:
-        table.add_row(k.id, k.prefix + "...", k.department, k.project, k.agent,
-                      "yes" if k.revoked_us else "")
+        table.add_row(
+            k.id, k.prefix + "...", k.department, k.project, k.agent, "yes" if k.revoked_us else ""
+        )
     Console().print(table)
 
 

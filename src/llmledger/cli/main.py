@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from llmledger.cli import budgets, db, keys, prices, report, serve, transfer
+from llmledger.cli import budgets, db, digest, keys, prices, report, serve, transfer, users
 from llmledger.cli.context import CliContext
 
 app = typer.Typer(
@@ -32,9 +32,11 @@ app.add_typer(report.app, name="report")
 app.add_typer(prices.app, name="prices")
 app.add_typer(keys.app, name="keys")
 app.add_typer(budgets.app, name="budgets")
+app.add_typer(users.app, name="users")
 app.command("serve")(serve.serve_command)
 app.command("import")(transfer.import_command)
 app.command("export")(transfer.export_command)
+app.command("digest")(digest.digest_command)
 
 
 def run() -> None:

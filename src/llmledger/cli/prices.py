@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from llmledger.cli.context import fail, get, print_json
+from llmledger.money import format_usd
 from llmledger.pricing import quote_json
 from llmledger.usage import Usage, UsageError
 
@@ -61,13 +62,13 @@ def quote_command(
         table = Table(title=f"{provider}/{model}")
         for col in ("usage type", "quantity", "unit price (USD)", "per", "cost (USD)"):
             table.add_column(col, justify="right")
-        for line in data["lines"]:
+        for line in quote.lines:
             table.add_row(
-                line["usage_type"],
-                str(line["quantity"]),
-                line["unit_price_usd"],
-                f"{line['per']:,}",
-                line["cost_usd"],
+                line.usage_type.value,
+                str(line.quantity),
+                format(line.unit_price_usd, "f"),
+                f"{line.per:,}",
+                format_usd(line.cost_nanos),
             )
         Console().print(table)
         Console().print(

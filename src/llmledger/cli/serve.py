@@ -20,8 +20,17 @@ def serve_command(
     host = host or settings.server.host
     port = settings.server.port if port is None else port
     app = create_app(settings)
-    err_console().print(f"llmledger serving on http://{host}:{port} (store: {app.runtime.store.dialect})")
+    err_console().print(
+        f"llmledger serving on http://{host}:{port} (store: {app.runtime.store.dialect})"
+    )
     uvicorn.run(
-        app, host=host, port=port, loop="uvloop", http="httptools", lifespan="on",
-        access_log=False, log_level="warning", timeout_graceful_shutdown=30,
+        app,
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=30,
     )

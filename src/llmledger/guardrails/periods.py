@@ -27,7 +27,9 @@ class PeriodWindow:
     end_us: int
 
 
-def window(period: Period, now: datetime, zone: ZoneInfo, fiscal_start_month: int = 1) -> PeriodWindow:
+def window(
+    period: Period, now: datetime, zone: ZoneInfo, fiscal_start_month: int = 1
+) -> PeriodWindow:
     today = now.astimezone(zone).date()
     if period is Period.MONTH:
         start = month_start(today)

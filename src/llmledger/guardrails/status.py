@@ -77,9 +77,16 @@ def budget_status(
     if row is not None:
         spent, reserved = int(row[0]), int(row[1])
     else:
-        hold = Hold(budget.id, budget.scope.text, w.start_us, budget.limit_nanos,
-                    budget.enforced, tuple(budget.scope.filters().items()),
-                    w.start.isoformat(), (w.end - timedelta(days=1)).isoformat())
+        hold = Hold(
+            budget.id,
+            budget.scope.text,
+            w.start_us,
+            budget.limit_nanos,
+            budget.enforced,
+            tuple(budget.scope.filters().items()),
+            w.start.isoformat(),
+            (w.end - timedelta(days=1)).isoformat(),
+        )
         spent, reserved = opening_spend(conn, hold), 0
     elapsed = max(1, to_us(now) - w.start_us)
     length = w.end_us - w.start_us
@@ -88,8 +95,9 @@ def budget_status(
     if spent and projected > budget.limit_nanos:
         at_us = w.start_us + budget.limit_nanos * elapsed // spent
         runs_out = datetime.fromtimestamp(at_us // 1_000_000, zone).date().isoformat()
-    return BudgetStatus(budget, w.start.isoformat(), w.end.isoformat(), spent, reserved,
-                        projected, runs_out)
+    return BudgetStatus(
+        budget, w.start.isoformat(), w.end.isoformat(), spent, reserved, projected, runs_out
+    )
 
 
 def all_statuses(

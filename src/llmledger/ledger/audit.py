@@ -32,7 +32,9 @@ def record_change(
     )
 
 
-def entries(conn: Connection, target: str | None = None, limit: int = 100) -> list[dict[str, object]]:
+def entries(
+    conn: Connection, target: str | None = None, limit: int = 100
+) -> list[dict[str, object]]:
     a = schema.audit_log
     stmt = select(a).order_by(a.c.id.desc()).limit(limit)
     if target:

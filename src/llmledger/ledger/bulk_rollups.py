@@ -46,7 +46,9 @@ def _temp_tables(conn: Connection) -> None:
             "(slot bigint PRIMARY KEY, day text NOT NULL) ON COMMIT DELETE ROWS"
         )
     else:
-        conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS llmledger_batch (id TEXT PRIMARY KEY)")
+        conn.exec_driver_sql(
+            "CREATE TEMP TABLE IF NOT EXISTS llmledger_batch (id TEXT PRIMARY KEY)"
+        )
         conn.exec_driver_sql(
             "CREATE TEMP TABLE IF NOT EXISTS llmledger_slot_day "
             "(slot INTEGER PRIMARY KEY, day TEXT NOT NULL)"
@@ -60,7 +62,7 @@ def _slot_days(conn: Connection, slots: Iterable[int], zone: ZoneInfo) -> None:
     if rows:
         conn.exec_driver_sql(
             f"INSERT INTO llmledger_slot_day (slot, day) VALUES ({_mark(conn)}, {_mark(conn)})",
-            rows,  # type: ignore[arg-type]
+            rows,
         )
 
 
@@ -108,7 +110,7 @@ def add_batch(conn: Connection, ids: list[str], slots: Iterable[int], zone: Zone
     _temp_tables(conn)
     conn.exec_driver_sql(
         f"INSERT INTO llmledger_batch (id) VALUES ({_mark(conn)})",
-        [(i,) for i in ids],  # type: ignore[arg-type]
+        [(i,) for i in ids],
     )
     _slot_days(conn, slots, zone)
     for sql in _statements("JOIN llmledger_batch b ON b.id = e.id"):
@@ -118,9 +120,7 @@ def add_batch(conn: Connection, ids: list[str], slots: Iterable[int], zone: Zone
 def add_all(conn: Connection, zone: ZoneInfo) -> None:
     """Add every counted event to (emptied) rollups: the rebuild."""
     _temp_tables(conn)
-    slots = conn.exec_driver_sql(
-        f"SELECT DISTINCT ts_us / {SLOT_US} FROM events"
-    ).scalars()
+    slots = conn.exec_driver_sql(f"SELECT DISTINCT ts_us / {SLOT_US} FROM events").scalars()
     _slot_days(conn, list(slots), zone)
     for sql in _statements(""):
         conn.exec_driver_sql(sql)

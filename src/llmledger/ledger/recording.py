@@ -87,7 +87,12 @@ def add_to_delta(delta: RollupDelta, ev: UsageEvent) -> None:
     key = dims(ev)
     ts_us = ev.ts_us
     delta.add_call(
-        ts_us, key, ev.cost_nanos, ev.list_cost_nanos, int(ev.flags), ev.routed_from,
+        ts_us,
+        key,
+        ev.cost_nanos,
+        ev.list_cost_nanos,
+        int(ev.flags),
+        ev.routed_from,
         ev.requested_cost_nanos,
     )
     costs = ev.costs
@@ -105,10 +110,7 @@ def add_to_delta(delta: RollupDelta, ev: UsageEvent) -> None:
 
 def _insert_sql(conn: Connection, table: str, columns: Sequence[str]) -> str:
     mark = "%s" if conn.dialect.name == "postgresql" else "?"
-    return (
-        f"INSERT INTO {table} ({', '.join(columns)}) "
-        f"VALUES ({', '.join([mark] * len(columns))})"
-    )
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
 
 
 def _existing_ids(conn: Connection, ids: list[str]) -> set[str]:
@@ -140,10 +142,10 @@ def record_events(conn: Connection, events: Sequence[UsageEvent], zone: ZoneInfo
     if not fresh:
         return set()
     rows = [tuple(event_row(ev).values()) for ev in fresh]
-    conn.exec_driver_sql(_insert_sql(conn, "events", _EVENT_COLUMNS), rows)  # type: ignore[arg-type]
+    conn.exec_driver_sql(_insert_sql(conn, "events", _EVENT_COLUMNS), rows)
     lines = [t for ev in fresh for t in usage_tuples(ev)]
     if lines:
-        conn.exec_driver_sql(_insert_sql(conn, "event_usage", _USAGE_COLUMNS), lines)  # type: ignore[arg-type]
+        conn.exec_driver_sql(_insert_sql(conn, "event_usage", _USAGE_COLUMNS), lines)
     ts = [row[1] for row in rows]
     bulk_rollups.add_batch(conn, [ev.id for ev in fresh], (t // SLOT_US for t in ts), zone)  # type: ignore[operator]
     return {ev.id for ev in fresh}

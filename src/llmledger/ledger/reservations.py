@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from llmledger.ledger import queries, schema
@@ -70,7 +70,9 @@ def opening_spend(conn: Connection, hold: Hold) -> int:
     if not hold.first_day:
         return 0
     sums = queries.call_sums(
-        conn, date.fromisoformat(hold.first_day), date.fromisoformat(hold.last_day),
+        conn,
+        date.fromisoformat(hold.first_day),
+        date.fromisoformat(hold.last_day),
         filters=filters,
     )
     return sums[0].cost_nanos if sums else 0
@@ -97,14 +99,40 @@ def _ensure_period(conn: Connection, hold: Hold) -> None:
     )
 
 
-def _take(conn: Connection, hold: Hold, amount: int) -> bool:
-    bp = schema.budget_periods
-    stmt = update(bp).where(
-        bp.c.budget_id == hold.budget_id, bp.c.period_start_us == hold.period_start_us
+_BP = schema.budget_periods
+_THIS_PERIOD = (
+    _BP.c.budget_id == bindparam("_budget_id"),
+    _BP.c.period_start_us == bindparam("_period_start_us"),
+)
+_INSERT_EVENT = schema.events.insert()
+#: Statements with every value a parameter, so each compiles once and is cached.
+_TAKE = (
+    update(_BP)
+    .where(*_THIS_PERIOD)
+    .values(reserved_nanos=_BP.c.reserved_nanos + bindparam("_amount"))
+)
+_TAKE_ENFORCED = _TAKE.where(
+    _BP.c.spent_nanos + _BP.c.reserved_nanos + bindparam("_amount") <= bindparam("_limit")
+)
+_RELEASE = (
+    update(_BP)
+    .where(*_THIS_PERIOD)
+    .values(
+        reserved_nanos=_BP.c.reserved_nanos - bindparam("_amount"),
+        spent_nanos=_BP.c.spent_nanos + bindparam("_spent"),
     )
+)
+
+
+def _take(conn: Connection, hold: Hold, amount: int) -> bool:
+    params = {
+        "_budget_id": hold.budget_id,
+        "_period_start_us": hold.period_start_us,
+        "_amount": amount,
+    }
     if hold.enforced:
-        stmt = stmt.where(bp.c.spent_nanos + bp.c.reserved_nanos + amount <= hold.limit_nanos)
-    return bool(conn.execute(stmt.values(reserved_nanos=bp.c.reserved_nanos + amount)).rowcount)
+        return bool(conn.execute(_TAKE_ENFORCED, {**params, "_limit": hold.limit_nanos}).rowcount)
+    return bool(conn.execute(_TAKE, params).rowcount)
 
 
 def _period_state(conn: Connection, hold: Hold) -> tuple[int, int]:
@@ -141,10 +169,12 @@ def reserve(conn: Connection, event: UsageEvent, holds: Sequence[Hold]) -> Refus
         event.reserved_nanos = 0
         event.costs = {}
         event.usage = Usage()
-        conn.execute(schema.events.insert().values(**event_row(event)))
+        conn.execute(_INSERT_EVENT, event_row(event))
         return refusal
     event.status = EventStatus.RESERVED
-    conn.execute(schema.events.insert().values(**event_row(event)))
+    # Values as parameters, not in the statement: one compiled statement, cached (a
+    # statement built with `.values(...)` is re-keyed and re-compiled for every event).
+    conn.execute(_INSERT_EVENT, event_row(event))
     if taken:
         conn.execute(
             schema.reservation_holds.insert(),
@@ -162,28 +192,32 @@ def reserve(conn: Connection, event: UsageEvent, holds: Sequence[Hold]) -> Refus
 
 
 def _release(conn: Connection, hold: Hold, amount: int, spent: int) -> None:
-    bp = schema.budget_periods
     conn.execute(
-        update(bp)
-        .where(bp.c.budget_id == hold.budget_id, bp.c.period_start_us == hold.period_start_us)
-        .values(reserved_nanos=bp.c.reserved_nanos - amount, spent_nanos=bp.c.spent_nanos + spent)
+        _RELEASE,
+        {
+            "_budget_id": hold.budget_id,
+            "_period_start_us": hold.period_start_us,
+            "_amount": amount,
+            "_spent": spent,
+        },
     )
 
 
 def _settle_holds(conn: Connection, event_id: str, cost_nanos: int) -> None:
-    rh, bp = schema.reservation_holds, schema.budget_periods
+    rh = schema.reservation_holds
     for budget_id, period_start_us, amount in conn.execute(
         select(rh.c.budget_id, rh.c.period_start_us, rh.c.amount_nanos)
         .where(rh.c.event_id == event_id)
         .order_by(rh.c.budget_id)
     ):
         conn.execute(
-            update(bp)
-            .where(bp.c.budget_id == budget_id, bp.c.period_start_us == period_start_us)
-            .values(
-                reserved_nanos=bp.c.reserved_nanos - amount,
-                spent_nanos=bp.c.spent_nanos + cost_nanos,
-            )
+            _RELEASE,
+            {
+                "_budget_id": budget_id,
+                "_period_start_us": period_start_us,
+                "_amount": amount,
+                "_spent": cost_nanos,
+            },
         )
     conn.execute(delete(rh).where(rh.c.event_id == event_id))
 
@@ -195,10 +229,11 @@ def settle(conn: Connection, event: UsageEvent, zone: ZoneInfo) -> bool:
     for key in ("id", "ts_us", "source", "reserved_nanos"):
         values.pop(key)
     values["settled_us"] = None
+    values["_event_id"] = event.id
+    # The SET clause comes from the parameters' names: one cached statement.
     result = conn.execute(
-        update(e)
-        .where(e.c.id == event.id, e.c.status == EventStatus.RESERVED.value)
-        .values(**values)
+        update(e).where(e.c.id == bindparam("_event_id"), e.c.status == EventStatus.RESERVED.value),
+        values,
     )
     if not result.rowcount:
         return False

@@ -134,7 +134,7 @@ def _write(
     params = [(*k[:1], *k[1], *k[2:], *v) for k, v in rows.items()]  # type: ignore[misc]
     if conn.dialect.name == "postgresql":
         params.sort()  # one lock order for concurrent writers
-    conn.exec_driver_sql(_upsert_sql(conn, table, sums), params)  # type: ignore[arg-type]
+    conn.exec_driver_sql(_upsert_sql(conn, table, sums), params)
 
 
 def apply(conn: Connection, delta: RollupDelta) -> None:

@@ -48,7 +48,11 @@ def _user(row: object) -> User:
 
 
 def create_user(
-    conn: Connection, email: str, password: str, role: Role, scope: str = "",
+    conn: Connection,
+    email: str,
+    password: str,
+    role: Role,
+    scope: str = "",
     hasher: PasswordHasher | None = None,
 ) -> User:
     email = email.strip().lower()
@@ -66,8 +70,12 @@ def create_user(
     user_id = "usr_" + secrets.token_hex(6)
     conn.execute(
         schema.users.insert().values(
-            id=user_id, email=email, password_hash=(hasher or PasswordHasher()).hash(password),
-            role=role.value, scope=scope, created_us=time.time_ns() // 1000,
+            id=user_id,
+            email=email,
+            password_hash=(hasher or PasswordHasher()).hash(password),
+            role=role.value,
+            scope=scope,
+            created_us=time.time_ns() // 1000,
         )
     )
     return User(user_id, email, role, scope)

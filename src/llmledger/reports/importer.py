@@ -68,7 +68,7 @@ def read_jsonl(stream: io.BufferedReader | io.BytesIO) -> Iterator[RawRow]:
 
 
 def read_csv(stream: io.TextIOBase) -> Iterator[RawRow]:
-    reader = csv.DictReader(stream)  # type: ignore[arg-type]
+    reader = csv.DictReader(stream)
     for row in reader:
         number = reader.line_num
         if None in row:
@@ -91,7 +91,7 @@ def rows_of(path: Path) -> Iterator[RawRow]:
                 yield 0, f"file is not UTF-8: {exc}"
     elif suffix in (".jsonl", ".ndjson", ".json"):
         with path.open("rb") as binary:
-            yield from read_jsonl(binary)  # type: ignore[arg-type]
+            yield from read_jsonl(binary)
     else:
         raise ValueError(f"unknown file type {suffix!r}: use .jsonl or .csv")
 

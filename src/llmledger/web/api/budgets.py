@@ -55,12 +55,19 @@ async def create(body: BudgetRequest, runtime: RuntimeDep, actor: AdminDep) -> d
     def write() -> dict[str, object]:
         with runtime.store.write() as conn:
             budget = bud.set_budget(
-                conn, scope=body.scope, limit_usd=body.limit_usd, period=body.period,
-                enforced=body.enforced, thresholds=bud.parse_thresholds(body.thresholds),
-                owners=body.owners, actor=actor, reason=body.reason,
+                conn,
+                scope=body.scope,
+                limit_usd=body.limit_usd,
+                period=body.period,
+                enforced=body.enforced,
+                thresholds=bud.parse_thresholds(body.thresholds),
+                owners=body.owners,
+                actor=actor,
+                reason=body.reason,
             )
-            status = budget_status(conn, budget, datetime.now(UTC), org.zone,
-                                   org.fiscal_year_start_month)
+            status = budget_status(
+                conn, budget, datetime.now(UTC), org.zone, org.fiscal_year_start_month
+            )
         return status.as_json()
 
     try:
@@ -82,10 +89,10 @@ async def change_cap(
         with runtime.store.write() as conn:
             if bud.get_budget(conn, budget_id) is None:
                 raise LookupError(budget_id)
-            budget = bud.raise_cap(conn, budget_id, body.limit_usd, actor=actor,
-                                   reason=body.reason)
-            status = budget_status(conn, budget, datetime.now(UTC), org.zone,
-                                   org.fiscal_year_start_month)
+            budget = bud.raise_cap(conn, budget_id, body.limit_usd, actor=actor, reason=body.reason)
+            status = budget_status(
+                conn, budget, datetime.now(UTC), org.zone, org.fiscal_year_start_month
+            )
         return status.as_json()
 
     try:

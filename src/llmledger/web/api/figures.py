@@ -21,11 +21,15 @@ def _day(value: str | None, name: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise HTTPException(422, f"{name}: expected a date YYYY-MM-DD, got {value[:40]!r}") from None
+        raise HTTPException(
+            422, f"{name}: expected a date YYYY-MM-DD, got {value[:40]!r}"
+        ) from None
 
 
 @router.get("/summary")
-async def get_summary(runtime: RuntimeDep, _: AdminDep, as_of: str | None = None) -> dict[str, object]:
+async def get_summary(
+    runtime: RuntimeDep, _: AdminDep, as_of: str | None = None
+) -> dict[str, object]:
     """YTD and MTD against budget, projected annual spend, savings, usage and trend."""
     day = _day(as_of, "as_of") or runtime.today()
     org = runtime.settings.organisation
@@ -33,7 +37,8 @@ async def get_summary(runtime: RuntimeDep, _: AdminDep, as_of: str | None = None
     def compute() -> dict[str, object]:
         with runtime.store.read() as conn:
             return summary(
-                conn, day,
+                conn,
+                day,
                 fiscal_start_month=org.fiscal_year_start_month,
                 annual_budget_usd=org.annual_budget_usd,
                 monthly_budget_usd=org.monthly_budget_usd,
@@ -65,8 +70,17 @@ async def get_costs(
     end = _day(to, "to") or today
     if end < start:
         raise HTTPException(422, f"'to' ({end}) is before 'from' ({start})")
-    filters = {k: v for k, v in (("department", department), ("project", project),
-               ("agent", agent), ("provider", provider), ("model", model)) if v}
+    filters = {
+        k: v
+        for k, v in (
+            ("department", department),
+            ("project", project),
+            ("agent", agent),
+            ("provider", provider),
+            ("model", model),
+        )
+        if v
+    }
 
     def compute() -> dict[str, object]:
         with runtime.store.read() as conn:

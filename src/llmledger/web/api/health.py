@@ -28,6 +28,9 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
             return False
 
     store_ok = await run_in_threadpool(ping)
-    body = {"status": "ok" if store_ok else "unavailable", "store": store_ok,
-            "writer_queue": runtime.writer.depth}
+    body = {
+        "status": "ok" if store_ok else "unavailable",
+        "store": store_ok,
+        "writer_queue": runtime.writer.depth,
+    }
     return JSONResponse(body, status_code=200 if store_ok else 503)

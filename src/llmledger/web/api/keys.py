@@ -32,13 +32,22 @@ async def create(body: KeyRequest, runtime: RuntimeDep, actor: AdminDep) -> dict
     def write() -> dict[str, object]:
         with runtime.store.write() as conn:
             key, secret = keys.create_key(
-                conn, department=body.department, project=body.project, agent=body.agent,
-                name=body.name, allowed_models=tuple(body.allowed_models),
+                conn,
+                department=body.department,
+                project=body.project,
+                agent=body.agent,
+                name=body.name,
+                allowed_models=tuple(body.allowed_models),
                 allow_attribution_headers=body.allow_attribution_headers,
             )
             record_change(conn, actor, "key.create", key.id, None, key.as_json())
-        return {"id": key.id, "key": secret, "department": key.department,
-                "project": key.project, "agent": key.agent}
+        return {
+            "id": key.id,
+            "key": secret,
+            "department": key.department,
+            "project": key.project,
+            "agent": key.agent,
+        }
 
     return await run_in_threadpool(write)
 

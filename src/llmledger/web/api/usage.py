@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
-
-import orjson
 
 from llmledger.ledger.event import EventSource
 from llmledger.reports.importer import RawRow, import_rows
@@ -36,8 +35,11 @@ async def ingest(request: Request, runtime: RuntimeDep, _: AdminDep) -> dict[str
 
     def write() -> dict[str, object]:
         return import_rows(
-            rows, runtime.store, runtime.catalog,
-            allow_unpriced=runtime.settings.gateway.allow_unpriced, source=EventSource.API,
+            rows,
+            runtime.store,
+            runtime.catalog,
+            allow_unpriced=runtime.settings.gateway.allow_unpriced,
+            source=EventSource.API,
         ).as_json()
 
     report = await run_in_threadpool(write)
