@@ -206,6 +206,9 @@ class NotifySettings(Section):
     slack: SlackSettings | None = Field(
         None, description="Slack incoming webhook; off when unset."
     )
+    budget_check_s: float = Field(
+        5.0, gt=0, le=3600, description="Seconds between two checks of budgets for alerts."
+    )
     max_attempts: int = Field(
         8, ge=1, description="Attempts at delivering one message before giving up."
     )

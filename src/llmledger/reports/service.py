@@ -12,6 +12,7 @@ import logging
 
 import aiohttp
 
+from llmledger.guardrails.alerts import BudgetAlerter, run_alerts
 from llmledger.ledger.store import Store
 from llmledger.notify.channels import channels_from_settings
 from llmledger.notify.dispatcher import Dispatcher, RetryPolicy
@@ -53,7 +54,7 @@ async def run_scheduler(
 
 
 class NotifyService:
-    """The dispatcher and the digest scheduler as one thing to start and stop."""
+    """The dispatcher, the budget alerts and the digest scheduler: one thing to start and stop."""
 
     def __init__(
         self,
@@ -63,6 +64,7 @@ class NotifyService:
         clock: Clock = system_clock,
         anomalies: AnomalySource = no_anomalies,
         schedule_interval_s: float = SCHEDULE_INTERVAL_S,
+        alert_interval_s: float | None = None,
         worker: str | None = None,
     ) -> None:
         self.settings = settings
@@ -71,6 +73,8 @@ class NotifyService:
         self.outbox = Outbox(store, clock)
         self.scheduler = DigestScheduler(settings, store, self.outbox, clock, anomalies)
         self.schedule_interval_s = schedule_interval_s
+        self.alerter = BudgetAlerter(settings, store, self.outbox, clock)
+        self.alert_interval_s = alert_interval_s or settings.notify.budget_check_s
         self.worker = worker
         self.dispatcher: Dispatcher | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -92,6 +96,13 @@ class NotifyService:
                 self.dispatcher.run(self._stop, n.poll_interval_s), name="llmledger-dispatcher"
             )
         ]
+        dispatcher = self.dispatcher
+        self._tasks.append(
+            asyncio.create_task(
+                run_alerts(self.alerter, self._stop, self.alert_interval_s, dispatcher.wake.set),
+                name="llmledger-budget-alerts",
+            )
+        )
         if audiences(self.settings):
             self._tasks.append(
                 asyncio.create_task(
