@@ -10,7 +10,7 @@ from llmledger.ledger.event import EventFlag, EventSource, EventStatus, UsageEve
 from llmledger.metering import line_costs
 from llmledger.pricing import PriceCatalog
 from llmledger.providers.base import Metered, RequestInfo
-from llmledger.usage import Usage, UsageType
+from llmledger.usage import MAX_QUANTITY, Usage, UsageType
 
 
 def worst_case(
@@ -47,6 +47,13 @@ def new_event(
     )
 
 
+def plausible(usage: Usage) -> tuple[Usage, bool]:
+    """`usage` without quantities no real call has (an upstream that lies about usage)."""
+    if all(q <= MAX_QUANTITY for q in usage.values()):
+        return usage, False
+    return Usage({t: q for t, q in usage.items() if q <= MAX_QUANTITY}), True
+
+
 def settled(
     catalog: PriceCatalog,
     event: UsageEvent,
@@ -57,12 +64,16 @@ def settled(
 ) -> UsageEvent:
     """`event` with its real usage, cost and outcome."""
     event.model_used = metered.model_used or info.model
-    event.usage = metered.usage
+    usage, implausible = plausible(metered.usage)
+    event.usage = usage
+    if implausible:
+        event.flags |= EventFlag.ESTIMATED
+        event.detail = "the upstream reported an implausible usage; the quantity was ignored"
     event.http_status = status
     event.latency_ms = latency_ms
-    if metered.usage:
+    if usage:
         quote = catalog.quote(
-            metered.usage, event.provider, event.model_used, event.ts, info.attributes
+            usage, event.provider, event.model_used, event.ts, info.attributes
         )
         event.costs, flags = line_costs(quote)
         event.flags |= flags

@@ -121,7 +121,7 @@ class SSEParser:
         elif name == b"id":
             if "\x00" not in text:
                 self._id = text
-        elif name == b"retry" and text.isdigit():
+        elif name == b"retry" and text.isascii() and text.isdigit():
             self._retry = int(text)
 
     def _dispatch(self, raw: bytes) -> SSEEvent:
