@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from llmledger.providers.base import Metered, RequestInfo, StreamMeter
+from llmledger.providers.json_fields import loads_object, obj, text
 from llmledger.usage import Usage
 
 from . import errors, request
-from .fields import loads_object, obj, text
 from .headers import client_key, upstream_headers
 from .stream import MessagesStreamMeter
 from .usage import estimate_input, message_usage

@@ -9,10 +9,10 @@ from decimal import Decimal
 import orjson
 
 from llmledger.providers.base import RequestError, RequestInfo
+from llmledger.providers.json_fields import JSONObject, items, loads_object, obj, text
 from llmledger.usage import Usage, UsageType
 
 from .errors import invalid
-from .fields import JSONObject, items, loads_object, obj, text
 
 #: Tokens per message and per request that the prompt format adds around the text.
 PER_MESSAGE_TOKENS = 8

@@ -6,10 +6,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from llmledger.providers.base import Metered, RequestInfo
+from llmledger.providers.json_fields import JSONObject, loads_object, obj, text
 from llmledger.providers.sse import SSEParser
 from llmledger.usage import Usage, UsageType
 
-from .fields import JSONObject, loads_object, obj, text
 from .usage import FIELDS, estimate_input, estimate_output_tokens, message_usage
 
 #: Fields of a content_block_delta's ``delta`` that carry generated text.

@@ -5,9 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from llmledger.providers.base import RequestInfo
+from llmledger.providers.json_fields import JSONObject, integer
 from llmledger.usage import Usage, UsageType
-
-from .fields import JSONObject, integer
 
 #: Characters per token used where Anthropic reported no usage (cut-off streams).
 CHARS_PER_TOKEN = 4

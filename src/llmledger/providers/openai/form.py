@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from llmledger.providers.json_fields import header
+
 from .errors import invalid
-from .fields import header
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from llmledger.providers.base import RequestInfo
+from llmledger.providers.json_fields import JSONObject, text
 from llmledger.usage import Usage, UsageType
 
 from .audio import audio_length
 from .content import IMAGE_TOKEN_BOUND, PER_REQUEST_TOKENS
 from .errors import invalid
-from .fields import JSONObject, text
 from .form import FormPart, fields_of, read_form
 
 #: Most output tokens one gpt-image image is billed as (high quality, 1024x1536).

@@ -8,12 +8,12 @@ from decimal import Decimal
 import orjson
 
 from llmledger.providers.base import RequestError, RequestInfo
+from llmledger.providers.json_fields import JSONObject, items, loads_object, obj
 from llmledger.usage import Usage, UsageType
 
 from . import media
 from .content import Tally
 from .errors import invalid
-from .fields import JSONObject, items, loads_object, obj
 
 #: Operation names, by method and path below ``/v1/``.
 JSON_OPERATIONS = {

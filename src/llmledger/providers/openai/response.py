@@ -5,9 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from llmledger.providers.base import Metered, RequestInfo
+from llmledger.providers.json_fields import JSONObject, items, loads_object, obj, text
 from llmledger.usage import Usage, UsageType
 
-from .fields import JSONObject, items, loads_object, obj, text
 from .usage import (
     chat_usage,
     embeddings_usage,

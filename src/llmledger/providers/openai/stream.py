@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 from llmledger.providers.base import Metered, RequestInfo
+from llmledger.providers.json_fields import JSONObject, items, loads_object, obj, text
 from llmledger.providers.sse import SSEEvent, SSEParser
 from llmledger.usage import Usage
 
-from .fields import JSONObject, items, loads_object, obj, text
 from .response import measured_seconds, speech_characters
 from .usage import (
     chat_usage,

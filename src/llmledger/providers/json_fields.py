@@ -1,4 +1,4 @@
-"""Typed reads of decoded JSON: a field of the wrong type reads as absent."""
+"""Reading JSON bodies defensively: the helpers every adapter shares."""
 
 from __future__ import annotations
 
