@@ -20,7 +20,7 @@ from llmledger.ledger import schema
 from llmledger.ledger.event import EventFlag, EventStatus, from_us, to_us
 from llmledger.money import format_usd
 from llmledger.web.api.deps import PrincipalDep, RuntimeDep
-from llmledger.web.api.params import parse_day, scoped_filters
+from llmledger.web.api.params import asked, check_known, parse_day, scoped_filters
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 MAX_LIMIT = 500
@@ -28,7 +28,7 @@ MAX_LIMIT = 500
 EVENT_FILTERS = {"department": "department", "project": "project", "agent": "agent",
                  "key": "key_id", "end_user": "end_user", "provider": "provider",
                  "model": "model_used", "operation": "operation", "status": "status"}
-_STATUSES = {s.value for s in EventStatus}
+STATUSES = {s.value for s in EventStatus}
 
 
 def encode_cursor(ts_us: int, event_id: str) -> str:
@@ -79,10 +79,7 @@ def event_page(
         u = schema.event_usage
         ids = [r["id"] for r in rows]
         for line in conn.execute(select(u).where(u.c.event_id.in_(ids))):
-            q = line.quantity_milli
-            usage.setdefault(line.event_id, {})[line.usage_type] = (
-                q // 1000 if q % 1000 == 0 else format(q / 1000, "f") if False else _milli(q)
-            )
+            usage.setdefault(line.event_id, {})[line.usage_type] = _milli(line.quantity_milli)
     events = [
         {
             "id": r["id"],
@@ -132,8 +129,8 @@ async def get_events(
 ) -> dict[str, object]:
     """Events newest first, filterable by every attribution field; pass ``next_cursor``
     back as ``cursor`` for the next page (``null`` on the last page)."""
-    if status and status not in _STATUSES:
-        raise HTTPException(422, f"status: one of {', '.join(sorted(_STATUSES))}")
+    if status and status not in STATUSES:
+        raise HTTPException(422, f"status: one of {', '.join(sorted(STATUSES))}")
     start, end = parse_day(from_, "from"), parse_day(to, "to")
     period = None
     if start or end:
@@ -153,6 +150,10 @@ async def get_events(
 
     def read() -> dict[str, object]:
         with runtime.store.read() as conn:
-            return event_page(conn, zone, filters, period=period, cursor=position, limit=limit)
+            page = event_page(conn, zone, filters, period=period, cursor=position, limit=limit)
+            if not page["events"] and position is None:
+                check_known(conn, {k: v for k, v in asked(filters, principal).items()
+                                   if k != "status"})
+            return page
 
     return await run_in_threadpool(read)

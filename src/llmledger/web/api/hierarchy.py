@@ -14,7 +14,7 @@ from llmledger.analytics.periods import DateRange
 from llmledger.money import format_usd
 from llmledger.usage import UsageType
 from llmledger.web.api.deps import PrincipalDep, RuntimeDep
-from llmledger.web.api.params import check_known, date_range, scoped_filters
+from llmledger.web.api.params import asked, check_known, date_range, scoped_filters
 
 router = APIRouter(prefix="/api/v1", tags=["figures"])
 LEVELS = ("department", "project", "agent")
@@ -60,7 +60,10 @@ def _q(value: Decimal) -> int | str:
     return int(value) if value == value.to_integral_value() else format(value.normalize(), "f")
 
 
-def hierarchy(conn: Connection, period: DateRange, filters: dict[str, str]) -> dict[str, object]:
+def hierarchy(
+    conn: Connection, period: DateRange, filters: dict[str, str],
+    check: dict[str, str] | None = None,
+) -> dict[str, object]:
     """The tree as JSON; amounts exact, every level the sum of its children."""
     flat = breakdown(conn, period, list(LEVELS), filters)
     root = Node("")
@@ -72,7 +75,7 @@ def hierarchy(conn: Connection, period: DateRange, filters: dict[str, str]) -> d
             node = node.children.setdefault(name, Node(name))
             node.add(row.cost_nanos, row.calls, row.usage, row.usage_cost_nanos)
     if not root.children and filters:
-        check_known(conn, filters)
+        check_known(conn, filters if check is None else check)
     departments = sorted(root.children.values(), key=lambda n: (-n.cost_nanos, n.name))
     totals = root.as_json(0)
     return {
@@ -106,6 +109,6 @@ async def get_hierarchy(
 
     def compute() -> dict[str, object]:
         with runtime.store.read() as conn:
-            return hierarchy(conn, period, filters)
+            return hierarchy(conn, period, filters, asked(filters, principal))
 
     return await run_in_threadpool(compute)

@@ -69,3 +69,9 @@ def check_known(conn: Connection, filters: Mapping[str, str]) -> None:
         column = FILTER_COLUMNS.get(name)
         if column and value not in queries.distinct_values(conn, column):
             raise HTTPException(404, f"no {name} {value!r}")
+
+
+def asked(filters: Mapping[str, str], principal: Principal) -> dict[str, str]:
+    """The filters the caller chose (an owner's own scope may well have no spend yet)."""
+    forced = principal.filters()
+    return {k: v for k, v in filters.items() if forced.get(k) != v}

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import orjson
 from fastapi import APIRouter, HTTPException, Query
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from starlette.concurrency import run_in_threadpool
 
 from llmledger.analytics.periods import DateRange
-from llmledger.ledger import queries
-from llmledger.ledger.event import UNATTRIBUTED
+from llmledger.ledger import queries, schema
+from llmledger.ledger.event import UNATTRIBUTED, from_us, to_us
 from llmledger.money import format_usd
 from llmledger.web.api.deps import PrincipalDep, RuntimeDep
-from llmledger.web.api.params import check_known, columns, date_range, scoped_filters
+from llmledger.web.api.params import asked, check_known, columns, date_range, scoped_filters
 
 router = APIRouter(prefix="/api/v1", tags=["figures"])
 NON_ATTRIBUTED = "Non-attributed"
@@ -34,7 +38,8 @@ def parse_groups(text: str) -> list[str]:
 
 
 def savings(
-    conn: Connection, period: DateRange, group_by: list[str], filters: dict[str, str]
+    conn: Connection, period: DateRange, group_by: list[str], filters: dict[str, str],
+    check: dict[str, str] | None = None,
 ) -> dict[str, object]:
     sums = queries.call_sums(conn, period.start, period.end, [GROUPS[g] for g in group_by],
                              columns(filters))
@@ -58,12 +63,66 @@ def savings(
         })
         rows.append(row)
     if not sums and filters:
-        check_known(conn, filters)
+        check_known(conn, filters if check is None else check)
     rows.sort(key=lambda r: (-int(str(r["_saved"])), [str(r[g]) for g in group_by]))
     for r in rows:
         del r["_saved"]
     return {"from": period.start.isoformat(), "to": period.end.isoformat(),
             "group_by": group_by, "total_usd": format_usd(total), "rows": rows}
+
+
+#: How a shadow decision's detail starts (routing/hook.py writes it with orjson).
+SHADOW_PREFIX = '{"routing":{"mode":"shadow"'
+_EVENT_COLUMNS = {"department": "department", "project": "project", "agent": "agent",
+                  "key": "key_id", "provider": "provider", "model": "model_requested"}
+
+
+def shadow_savings(
+    conn: Connection, period: DateRange, group_by: list[str], filters: dict[str, str],
+    zone: ZoneInfo,
+) -> dict[str, object]:
+    """What shadow rules would have saved: the calls' cost minus what the same usage would
+    have cost at each rule's target, read from the events' recorded decisions."""
+    e = schema.events
+    start = to_us(datetime.combine(period.start, time(), zone))
+    end = to_us(datetime.combine(period.end + timedelta(days=1), time(), zone))
+    conds = [e.c.ts_us >= start, e.c.ts_us < end, e.c.detail.like(SHADOW_PREFIX + "%")]
+    for name, value in filters.items():
+        if name in _EVENT_COLUMNS:
+            conds.append(e.c[_EVENT_COLUMNS[name]] == value)
+    stmt = select(e.c.ts_us, e.c.cost_nanos, e.c.detail,
+                  *(e.c[_EVENT_COLUMNS[g]] for g in group_by if g != "month")).where(*conds)
+    sums: dict[tuple[str, ...], list[int]] = {}
+    for found in conn.execute(stmt):
+        routing = orjson.loads(found[2])["routing"]
+        would = routing.get("would_cost_nanos")
+        if would is None:
+            continue
+        values = iter(found[3:])
+        key = tuple(from_us(found[0]).astimezone(zone).strftime("%Y-%m") if g == "month"
+                    else str(next(values)) for g in group_by)
+        acc = sums.setdefault(key, [0, 0, 0])
+        acc[0] += int(found[1])
+        acc[1] += int(would)
+        acc[2] += 1
+    rows: list[dict[str, object]] = []
+    total = 0
+    for key, (requested, actual, count) in sums.items():
+        total += requested - actual
+        row: dict[str, object] = {
+            g: (v if v and v != UNATTRIBUTED else NON_ATTRIBUTED)
+            for g, v in zip(group_by, key, strict=True)
+        }
+        row.update({"requested_cost_usd": format_usd(requested),
+                    "actual_cost_usd": format_usd(actual),
+                    "saved_usd": format_usd(requested - actual), "requests": count,
+                    "_saved": requested - actual})
+        rows.append(row)
+    rows.sort(key=lambda r: (-int(str(r["_saved"])), [str(r[g]) for g in group_by]))
+    for r in rows:
+        del r["_saved"]
+    return {"from": period.start.isoformat(), "to": period.end.isoformat(),
+            "group_by": group_by, "mode": "shadow", "total_usd": format_usd(total), "rows": rows}
 
 
 @router.get("/savings")
@@ -75,16 +134,20 @@ async def get_savings(
     group_by: str = Query("department", max_length=200),
     department: str | None = None,
     project: str | None = None,
+    mode: str = Query("routed", pattern="^(routed|shadow)$"),
 ) -> dict[str, object]:
     """Routing savings (requested model's cost minus the routed model's cost) of routed
     calls, by dimensions (default period: month to date). Missing attribution is shown
-    as "Non-attributed"."""
+    as "Non-attributed". ``mode=shadow``: what shadow rules would have saved on the same
+    calls (the requested model's cost minus the target's for the same usage)."""
     period = date_range(from_, to, runtime.today())
     names = parse_groups(group_by)
     filters = scoped_filters(principal, {"department": department, "project": project})
 
     def compute() -> dict[str, object]:
         with runtime.store.read() as conn:
-            return savings(conn, period, names, filters)
+            if mode == "shadow":
+                return shadow_savings(conn, period, names, filters, runtime.store.zone)
+            return savings(conn, period, names, filters, asked(filters, principal))
 
     return await run_in_threadpool(compute)

@@ -56,7 +56,9 @@ class SessionCodec:
             data = self._serializer.loads(raw, max_age=MAX_AGE_S)
         except BadSignature:
             return None
-        if not (isinstance(data, list) and len(data) == 2 and all(isinstance(v, str) for v in data)):
+        if not isinstance(data, list) or len(data) != 2:
+            return None
+        if not all(isinstance(v, str) for v in data):
             return None
         return Session(data[0], data[1])
 
