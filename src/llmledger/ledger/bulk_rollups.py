@@ -75,20 +75,33 @@ def _upsert(table: Table, columns: str, select_sql: str, sums: tuple[str, ...]) 
     )
 
 
-def _statements(batch_join: str) -> list[str]:
+def _statements(batch: bool, sqlite_plan: bool) -> list[str]:
+    """The four upserts. With `batch`, only the events in ``llmledger_batch``; on SQLite
+    the batch table is put first (``CROSS JOIN`` fixes SQLite's join order), so a batch
+    costs the same however large the store has grown."""
     dims = "department, project, agent, key_id, provider, model"
     calls_cols = ", ".join(CALL_FIELDS)
     usage_cols = "usage_type, " + ", ".join(USAGE_FIELDS)
     hour = f"(e.ts_us / {SLOT_US * 4}) * {SLOT_US * 4}"
     day_join = f"JOIN llmledger_slot_day sd ON sd.slot = e.ts_us / {SLOT_US}"
     counted = f"WHERE e.status IN ({_STATUSES})"
+    cross = "CROSS JOIN" if sqlite_plan else "JOIN"
+    if batch:
+        calls_from = f"llmledger_batch b {cross} events e ON e.id = b.id"
+        usage_from = (
+            f"llmledger_batch b {cross} event_usage u ON u.event_id = b.id "
+            "JOIN events e ON e.id = u.event_id"
+        )
+    else:
+        calls_from = "events e"
+        usage_from = "event_usage u JOIN events e ON e.id = u.event_id"
     out = []
     for table, bucket, bucket_col, join in (
         (schema.calls_hourly, hour, "hour_us", ""),
         (schema.calls_daily, "sd.day", "day", day_join),
     ):
         select_sql = (
-            f"SELECT {bucket}, {_DIMS}, {_CALL_SUMS} FROM events e {batch_join} {join} "
+            f"SELECT {bucket}, {_DIMS}, {_CALL_SUMS} FROM {calls_from} {join} "
             f"{counted} GROUP BY {bucket}, {_DIMS}"
         )
         out.append(_upsert(table, f"{bucket_col}, {dims}, {calls_cols}", select_sql, CALL_FIELDS))
@@ -97,8 +110,7 @@ def _statements(batch_join: str) -> list[str]:
         (schema.usage_daily, "sd.day", "day", day_join),
     ):
         select_sql = (
-            f"SELECT {bucket}, {_DIMS}, {_USAGE_SUMS} FROM event_usage u "
-            f"JOIN events e ON e.id = u.event_id {batch_join} {join} "
+            f"SELECT {bucket}, {_DIMS}, {_USAGE_SUMS} FROM {usage_from} {join} "
             f"{counted} GROUP BY {bucket}, {_DIMS}, u.usage_type"
         )
         out.append(_upsert(table, f"{bucket_col}, {dims}, {usage_cols}", select_sql, USAGE_FIELDS))
@@ -113,7 +125,7 @@ def add_batch(conn: Connection, ids: list[str], slots: Iterable[int], zone: Zone
         [(i,) for i in ids],
     )
     _slot_days(conn, slots, zone)
-    for sql in _statements("JOIN llmledger_batch b ON b.id = e.id"):
+    for sql in _statements(True, conn.dialect.name == "sqlite"):
         conn.exec_driver_sql(sql)
 
 
@@ -122,5 +134,5 @@ def add_all(conn: Connection, zone: ZoneInfo) -> None:
     _temp_tables(conn)
     slots = conn.exec_driver_sql(f"SELECT DISTINCT ts_us / {SLOT_US} FROM events").scalars()
     _slot_days(conn, list(slots), zone)
-    for sql in _statements(""):
+    for sql in _statements(False, conn.dialect.name == "sqlite"):
         conn.exec_driver_sql(sql)
