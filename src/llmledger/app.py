@@ -27,17 +27,31 @@ from llmledger.ledger import reservations
 from llmledger.ledger.event import to_us
 from llmledger.ledger.store import Store
 from llmledger.ledger.writer import LedgerWriter
+from llmledger.otel.export import GenAISpanExporter
 from llmledger.pricing import PriceCatalog
-from llmledger.reports.service import NotifyService
 from llmledger.providers.anthropic.adapter import AnthropicAdapter
 from llmledger.providers.base import ProviderAdapter
 from llmledger.providers.bedrock.adapter import BedrockAdapter, CredentialsProvider
 from llmledger.providers.gemini.adapter import GeminiAdapter
 from llmledger.providers.openai.adapter import OpenAIAdapter
+from llmledger.reports.service import NotifyService
+from llmledger.routing.hook import RoutingHook
 from llmledger.runtime import Runtime
 from llmledger.settings import ProviderSettings, Settings
 from llmledger.web import pages
-from llmledger.web.api import budgets, events, figures, health, hierarchy, keys, savings, usage
+from llmledger.web.api import (
+    anomalies,
+    budgets,
+    events,
+    figures,
+    health,
+    hierarchy,
+    keys,
+    otlp,
+    savings,
+    usage,
+)
+from llmledger.web.api import export as export_api
 
 log = logging.getLogger("llmledger")
 
@@ -52,7 +66,8 @@ def build_api(runtime: Runtime) -> FastAPI:
     )
     api.state.runtime = runtime
     for router in (figures.router, hierarchy.router, savings.router, events.router,
-                   budgets.router, keys.router, usage.router, health.router):
+                   budgets.router, keys.router, usage.router, health.router,
+                   export_api.router, otlp.router, anomalies.router):
         api.include_router(router)
     pages.install(api, runtime)
     return api
@@ -90,6 +105,8 @@ class LedgerApp:
     bedrock_credentials: CredentialsProvider | None = None
     _sandbox: web.AppRunner | None = None
     _notify: NotifyService | None = None
+    #: The OpenTelemetry span exporter when ``[otel] export_endpoint`` is set.
+    spans: GenAISpanExporter | None = None
 
     async def __call__(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
         kind = scope["type"]
@@ -145,6 +162,9 @@ class LedgerApp:
             writer=rt.writer, catalog=rt.catalog, keys=rt.keys, budgets=rt.budgets,
             max_body_bytes=settings.server.max_body_bytes,
             allow_unpriced=settings.gateway.allow_unpriced,
+            routing=RoutingHook(settings.routing, rt.store.zone, rt.store, rt.budgets)
+            if settings.routing.rules else None,
+            spans=self.spans.record if self.spans else None,
         )
         for provider, prefix in PREFIXES.items():
             ps = _provider_settings(provider, settings)
@@ -191,6 +211,8 @@ class LedgerApp:
             return reservations.settle_abandoned(conn, rt.store.zone, to_us(cutoff))
 
     async def shutdown(self) -> None:
+        if self.spans is not None:
+            self.spans.shutdown()
         if self._notify is not None:
             await self._notify.stop()
         for route in self.runtime.routes.values():
@@ -221,5 +243,9 @@ def create_app(settings: Settings, **overrides: Any) -> LedgerApp:
         keys=KeyCache(store),
         budgets=BudgetBook(store, zone, settings.organisation.fiscal_year_start_month),
     )
-    return LedgerApp(runtime=runtime, api=build_api(runtime),
+    otel = settings.otel
+    spans: GenAISpanExporter | None = overrides.get("spans") or (
+        GenAISpanExporter.to_endpoint(otel.export_endpoint, otel.service_name)
+        if otel.export_endpoint else None)
+    return LedgerApp(runtime=runtime, api=build_api(runtime), spans=spans,
                      bedrock_credentials=overrides.get("bedrock_credentials"))

@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from llmledger.pricing.config import PricingConfig
 from llmledger.reports.weeks import WeekError, parse_send_at
+from llmledger.routing.rules import RoutingSettings
 
 CONFIG_ENV = "LLMLEDGER_CONFIG"
 
@@ -257,6 +258,46 @@ class DigestSettings(Section):
         return value
 
 
+class OtelSettings(Section):
+    export_endpoint: str | None = Field(
+        None,
+        description="OTLP/HTTP traces URL (e.g. http://collector:4318/v1/traces) the gateway "
+        "sends one GenAI span per call to, with its cost; off when unset.",
+    )
+    service_name: str = Field(
+        "llmledger-gateway", description="service.name of the spans the gateway exports."
+    )
+
+
+class AnomalySettings(Section):
+    enabled: bool = Field(
+        True, description="Run the anomaly detectors in the server every check interval."
+    )
+    sensitivity: Literal["off", "low", "medium", "high"] = Field(
+        "medium", description="Sensitivity of every detector (see docs/anomalies.md)."
+    )
+    scope_sensitivity: dict[str, Literal["off", "low", "medium", "high"]] = Field(
+        default_factory=dict,
+        description="Scope (org, department:D, project:D/P, agent:D/P/A, key:ID) -> "
+        "sensitivity; the most specific configured scope wins.",
+    )
+    min_impact_usd: Decimal = Field(
+        Decimal(50), ge=0,
+        description="Dollar impact an anomaly must reach before it is sent to the alert "
+        "channels (smaller ones are only listed).",
+    )
+    check_interval_s: float = Field(
+        300.0, ge=10, le=86400, description="Seconds between two runs of the detectors."
+    )
+    history_weeks: int = Field(
+        8, ge=3, le=26, description="Weeks of history behind the seasonal baseline."
+    )
+    recipients: list[str] = Field(
+        default_factory=list,
+        description="Email recipients of anomaly alerts (the digest's recipients when empty).",
+    )
+
+
 class Settings(BaseSettings):
     """All of llmledger's settings. See docs/configuration.md."""
 
@@ -288,9 +329,19 @@ class Settings(BaseSettings):
     digest: DigestSettings = Field(
         default_factory=lambda: DigestSettings(), description="The weekly digest."
     )
+    otel: OtelSettings = Field(
+        default_factory=lambda: OtelSettings(), description="OpenTelemetry span export."
+    )
+    anomalies: AnomalySettings = Field(
+        default_factory=lambda: AnomalySettings(), description="Anomaly detection and alerts."
+    )
     pricing: PricingConfig = Field(
         default_factory=lambda: PricingConfig(),
         description="Custom models, contract discounts and negotiated prices.",
+    )
+    routing: RoutingSettings = Field(
+        default_factory=lambda: RoutingSettings(),
+        description="Smart routing: rules that send simple calls to cheaper models.",
     )
     admin_token: SecretStr | None = Field(
         None, description="Bootstrap admin API token (LLMLEDGER_ADMIN_TOKEN)."

@@ -7,6 +7,8 @@ import pytest
 
 from llmledger.settings import Settings
 from tests.fakes.anthropic_fake import FakeAnthropic, fake_anthropic  # noqa: F401
+from tests.fakes.bedrock_fake import FakeBedrock, fake_bedrock  # noqa: F401
+from tests.fakes.gemini_fake import FakeGemini, fake_gemini  # noqa: F401
 from tests.fakes.openai_fake import FakeOpenAI, fake_openai  # noqa: F401
 from tests.gateway.harness import ADMIN_TOKEN, RunningGateway, serve
 
@@ -37,4 +39,32 @@ def gateway(
                    "first_byte_timeout_s": "2", "total_timeout_s": "5"},
     )
     with serve(settings) as running:
+        yield running
+
+
+@pytest.fixture
+def gemini_gateway(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_gemini: FakeGemini  # noqa: F811
+) -> Iterator[RunningGateway]:
+    monkeypatch.setenv("TEST_GEMINI_KEY", fake_gemini.api_key)
+    settings = gateway_settings(
+        tmp_path,
+        gemini={"base_url": fake_gemini.url, "api_key_env": "TEST_GEMINI_KEY",
+                "first_byte_timeout_s": "2", "total_timeout_s": "5"},
+    )
+    with serve(settings) as running:
+        yield running
+
+
+@pytest.fixture
+def bedrock_gateway(
+    tmp_path: Path, fake_bedrock: FakeBedrock  # noqa: F811
+) -> Iterator[RunningGateway]:
+    """The gateway signs Bedrock calls with the fake's credentials (never the caller's)."""
+    settings = gateway_settings(
+        tmp_path,
+        bedrock={"base_url": fake_bedrock.url, "region": fake_bedrock.region,
+                 "first_byte_timeout_s": "2", "total_timeout_s": "5"},
+    )
+    with serve(settings, bedrock_credentials=lambda: fake_bedrock.credentials) as running:
         yield running

@@ -122,10 +122,10 @@ async def test_one_message_per_threshold_and_none_after_restart(
             assert await call(gw, key, 1) == [200]  # $0.09: 90%
             await wait_for(lambda: len(crossings(inbox)) == 2)
             assert "passed 90%" in crossings(inbox)[1]["subject"]
-            total_before_restart = len(inbox.messages)
         with serve(settings) as gw:  # a restart sends nothing again
             await asyncio.sleep(1.5)
-            assert len(inbox.messages) == total_before_restart
+            # (messages queued before the restart, such as the digest, may still go out now)
+            assert len(crossings(inbox)) == 2
             assert len(hook_crossings(hook)) == 2
             # the last $0.01 fits; the next call is blocked, and that is told once
             assert await call(gw, key, 2) == [200, 429]

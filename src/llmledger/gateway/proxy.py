@@ -10,13 +10,14 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 import aiohttp
 import yarl
+from sqlalchemy import Connection
 
 from llmledger.gateway import asgi
 from llmledger.gateway.attribution import Attribution, resolve
@@ -26,10 +27,12 @@ from llmledger.gateway.routes import ProviderRoute
 from llmledger.guardrails.book import BudgetBook
 from llmledger.ledger import reservations
 from llmledger.ledger.event import UsageEvent
-from llmledger.ledger.writer import LedgerWriter, WriteFailed
+from llmledger.ledger.writer import LedgerWriter, WriteFailed, WriteMany
 from llmledger.money import format_usd
+from llmledger.otel.mapping import trace_detail
 from llmledger.pricing import PriceCatalog
 from llmledger.providers.base import Metered, RequestError, RequestInfo
+from llmledger.routing.hook import ROUTED_FROM, RoutedCall, RoutingHook, account, plan
 from llmledger.usage import Usage
 
 log = logging.getLogger("llmledger.gateway")
@@ -48,17 +51,33 @@ class GatewayContext:
     budgets: BudgetBook
     max_body_bytes: int
     allow_unpriced: bool
+    routing: RoutingHook | None = None
+    #: Hands each settled call to the OpenTelemetry span exporter ([otel]); None: off.
+    spans: Callable[[UsageEvent], None] | None = None
+    settle_many: WriteMany = field(init=False)
+
+    def __post_init__(self) -> None:
+        zone = self.writer.store.zone
+
+        def settle_many(conn: Connection, events: list[UsageEvent]) -> list[bool]:
+            return reservations.settle_many(conn, events, zone)
+
+        # One function for the application, so the writer merges every settle queued
+        # in a transaction into a few statements.
+        self.settle_many = settle_many
 
 
 class Rejection(Exception):
-    def __init__(self, status: int, error_type: str, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, error_type: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.error_type, self.message = status, error_type, message
         self.headers = headers or {}
 
 
 def _safe_subpath(path: str, prefix: str) -> str:
-    sub = path[len(prefix):]
+    sub = path[len(prefix) :]
     if not sub.startswith("/"):
         sub = "/" + sub
     segments = sub.split("/")
@@ -77,12 +96,19 @@ class ProviderHandler:
         try:
             await self._handle(scope, receive, send, request_id)
         except Rejection as rej:
-            await self._error(send, request_id, rej.status, rej.error_type, rej.message, rej.headers)
+            await self._error(
+                send, request_id, rej.status, rej.error_type, rej.message, rej.headers
+            )
         except asgi.ClientGone:
             return
 
     async def _error(
-        self, send: asgi.Send, request_id: str, status: int, error_type: str, message: str,
+        self,
+        send: asgi.Send,
+        request_id: str,
+        status: int,
+        error_type: str,
+        message: str,
         extra: Mapping[str, str] | None = None,
     ) -> None:
         body, headers = self.route.error(status, error_type, message)
@@ -107,8 +133,9 @@ class ProviderHandler:
         try:
             body = await asgi.read_body(receive, ctx.max_body_bytes)
         except asgi.BodyTooLarge:
-            raise Rejection(413, "request_too_large",
-                            f"request body over {ctx.max_body_bytes} bytes") from None
+            raise Rejection(
+                413, "request_too_large", f"request body over {ctx.max_body_bytes} bytes"
+            ) from None
         query = dict(parse_qsl(query_string)) if query_string else {}
         secret = route.adapter.client_key(headers, query)
         if not secret:
@@ -127,97 +154,186 @@ class ProviderHandler:
             raise Rejection(exc.status, exc.error_type, exc.message) from None
         if not key.allows_model(info.model):
             raise Rejection(403, "permission_error", f"this key may not use model {info.model!r}")
+        routed: RoutedCall | None = None
+        if ctx.routing is not None and ctx.routing.active:
+            chosen = await plan(ctx.routing, route.adapter, route.provider, method, subpath,
+                                wire_subpath, headers, body, info, who, now, key.allows_model)
+            routed, info, body, wire_subpath = (
+                chosen.routed, chosen.info, chosen.body, chosen.wire_subpath)
         reserved, priced = worst_case(ctx.catalog, route.provider, info, now)
         if not priced and not ctx.allow_unpriced:
-            raise Rejection(400, "invalid_request_error",
-                            f"model {info.model!r} has no known price and unpriced calls are not allowed")
+            raise Rejection(
+                400,
+                "invalid_request_error",
+                f"model {info.model!r} has no known price and unpriced calls are not allowed",
+            )
         event = new_event(request_id, now, route.provider, info, who, reserved)
+        event.detail = trace_detail(headers)  # lets OTLP ingest know this call (otel/)
         await self._reserve(event, who, now)
-        await self._forward(scope, receive, send, request_id, method, wire_subpath, query_string,
-                            headers, body, info, event, started)
+        await self._forward(
+            scope,
+            receive,
+            send,
+            request_id,
+            method,
+            wire_subpath,
+            query_string,
+            headers,
+            body,
+            info,
+            event,
+            started,
+            routed,
+        )
 
     async def _reserve(self, event: UsageEvent, who: Attribution, now: datetime) -> None:
         ctx = self.ctx
         await ctx.budgets.refresh()
         holds = ctx.budgets.holds(who.scopes(), now) if not ctx.budgets.empty else []
-        zone = ctx.writer.store.zone
         try:
-            refusal = await ctx.writer.submit(lambda c: reservations.reserve(c, event, holds))
+            refusal: reservations.Refusal | None = await ctx.writer.submit_many(
+                reservations.reserve_many, (event, holds)
+            )
         except WriteFailed:
-            raise Rejection(503, "api_error", "the ledger is unavailable; the call was not forwarded") from None
-        del zone
+            raise Rejection(
+                503, "api_error", "the ledger is unavailable; the call was not forwarded"
+            ) from None
+        if holds and refusal is None:  # every hold's counter was opened or found
+            ctx.budgets.mark_opened(holds)
         if refusal is not None:
             reset = ctx.budgets.reset_at(refusal.hold.budget_id, now)
             extra = {}
             message = (
-                f"budget exceeded for {refusal.hold.scope}: limit ${format_usd(refusal.hold.limit_nanos)}, "
-                f"spent ${format_usd(refusal.spent_nanos)}, reserved ${format_usd(refusal.reserved_nanos)}"
+                f"budget exceeded for {refusal.hold.scope}: "
+                f"limit ${format_usd(refusal.hold.limit_nanos)}, "
+                f"spent ${format_usd(refusal.spent_nanos)}, "
+                f"reserved ${format_usd(refusal.reserved_nanos)}"
             )
             if reset is not None:
                 extra["retry-after"] = str(max(1, int((reset - now).total_seconds())))
                 message += f"; resets {reset.isoformat()}"
             raise Rejection(429, "budget_exceeded", message, extra)
 
-    def _settle(self, event: UsageEvent, info: RequestInfo, metered: Metered, status: int,
-                started: float) -> UsageEvent:
+    def _settle(
+        self, event: UsageEvent, info: RequestInfo, metered: Metered, status: int, started: float,
+        routed: RoutedCall | None = None,
+    ) -> UsageEvent:
         latency = int((time.perf_counter() - started) * 1000)
         done = settled(self.ctx.catalog, event, info, metered, status, latency)
-        zone = self.ctx.writer.store.zone
-        self.ctx.writer.submit_nowait(lambda c: reservations.settle(c, done, zone))
+        if routed is not None:
+            account(self.ctx.catalog, done, info, routed.decision, routed.fallback)
+        self.ctx.writer.submit_many_nowait(self.ctx.settle_many, done)
+        if self.ctx.spans is not None:
+            self.ctx.spans(done)
         return done
 
     async def _forward(
-        self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send, request_id: str,
-        method: str, subpath: str, query: str, headers: dict[str, str], body: bytes,
-        info: RequestInfo, event: UsageEvent, started: float,
+        self,
+        scope: asgi.Scope,
+        receive: asgi.Receive,
+        send: asgi.Send,
+        request_id: str,
+        method: str,
+        subpath: str,
+        query: str,
+        headers: dict[str, str],
+        body: bytes,
+        info: RequestInfo,
+        event: UsageEvent,
+        started: float,
+        routed: RoutedCall | None = None,
     ) -> None:
         route = self.route
         assert route.session is not None
+        retry = routed is not None and routed.decision.routes and routed.fallback is None
         url = route.upstream_url(subpath, query)
         out_body = info.body or body
         up_headers = route.headers_for(method, url, headers, out_body)
         nothing = Metered(Usage(), info.model)
         try:
             response = await route.session.request(
-                method, yarl.URL(url, encoded=True), headers=up_headers, data=out_body, timeout=route.timeout,
+                method,
+                yarl.URL(url, encoded=True),
+                headers=up_headers,
+                data=out_body,
+                timeout=route.timeout,
                 allow_redirects=False,
             )
         except TimeoutError:
-            self._settle(event, info, nothing, 504, started)
-            await self._error(send, request_id, 504, "api_error", "the upstream did not answer in time")
+            if retry and routed is not None:
+                self._settle(event, info, nothing, 504, started, replace(routed, fallback="504"))
+                return await self._fall_back(scope, receive, send, method, query, headers,
+                                             routed, "504", started)
+            self._settle(event, info, nothing, 504, started, routed)
+            await self._error(
+                send, request_id, 504, "api_error", "the upstream did not answer in time"
+            )
             return
         except aiohttp.ClientError as exc:
-            self._settle(event, info, nothing, 502, started)
-            await self._error(send, request_id, 502, "api_error",
-                              f"the upstream could not be reached ({type(exc).__name__})")
+            if retry and routed is not None:
+                self._settle(event, info, nothing, 502, started, replace(routed, fallback="502"))
+                return await self._fall_back(scope, receive, send, method, query, headers,
+                                             routed, "502", started)
+            self._settle(event, info, nothing, 502, started, routed)
+            await self._error(
+                send,
+                request_id,
+                502,
+                "api_error",
+                f"the upstream could not be reached ({type(exc).__name__})",
+            )
             return
         async with response:
-            resp_headers = {k.lower(): v for k, v in response.headers.items()
-                            if k.lower() not in asgi.HOP_BY_HOP}
+            resp_headers = {
+                k.lower(): v
+                for k, v in response.headers.items()
+                if k.lower() not in asgi.HOP_BY_HOP
+            }
             resp_headers[REQUEST_ID] = request_id
+            if routed is not None and routed.decision.routes:
+                resp_headers[ROUTED_FROM] = routed.decision.from_model
             content_type = response.headers.get("content-type", "")
             streamed = response.status < 300 and (
                 info.stream or content_type.startswith(_STREAM_TYPES)
             )
             if streamed:
-                await self._stream(receive, send, response, resp_headers, info, event, started)
+                await self._stream(receive, send, response, resp_headers, info, event, started,
+                                   routed)
                 return
             try:
                 payload = await response.read()
             except (aiohttp.ClientError, TimeoutError):
-                self._settle(event, info, Metered(Usage(), info.model, estimated=True), 502, started)
-                await self._error(send, request_id, 502, "api_error", "the upstream answer was cut off")
+                self._settle(
+                    event, info, Metered(Usage(), info.model, estimated=True), 502, started,
+                    routed,
+                )
+                await self._error(
+                    send, request_id, 502, "api_error", "the upstream answer was cut off"
+                )
                 return
             metered = nothing
             if response.status < 300:
                 metered = route.adapter.read_response(info, response.status, resp_headers, payload)
-            done = self._settle(event, info, metered, response.status, started)
+            elif retry and routed is not None:
+                why = str(response.status)
+                self._settle(event, info, nothing, response.status, started,
+                             replace(routed, fallback=why))
+                return await self._fall_back(scope, receive, send, method, query, headers,
+                                             routed, why, started)
+            done = self._settle(event, info, metered, response.status, started, routed)
             resp_headers[COST] = format_usd(done.cost_nanos)
             await asgi.respond(send, response.status, resp_headers, payload)
 
     async def _stream(
-        self, receive: asgi.Receive, send: asgi.Send, response: aiohttp.ClientResponse,
-        headers: dict[str, str], info: RequestInfo, event: UsageEvent, started: float,
+        self,
+        receive: asgi.Receive,
+        send: asgi.Send,
+        response: aiohttp.ClientResponse,
+        headers: dict[str, str],
+        info: RequestInfo,
+        event: UsageEvent,
+        started: float,
+        routed: RoutedCall | None = None,
     ) -> None:
         meter = self.route.adapter.stream_meter(info, headers)
         gone = asyncio.Event()
@@ -233,8 +349,13 @@ class ProviderHandler:
         cut_off = False
         status = response.status
         try:
-            await send({"type": "http.response.start", "status": status,
-                        "headers": asgi.encode_headers(headers)})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": asgi.encode_headers(headers),
+                }
+            )
             async for chunk in response.content.iter_any():
                 out = meter.feed(chunk)
                 if gone.is_set():
@@ -249,16 +370,30 @@ class ProviderHandler:
             status = 502 if not gone.is_set() else status
         except asyncio.CancelledError:
             cut_off = True
-            self._settle(event, info, meter.finish(cut_off=True), status, started)
+            self._settle(event, info, meter.finish(cut_off=True), status, started, routed)
             raise
         finally:
             watcher.cancel()
         metered = meter.finish(cut_off=cut_off)
-        self._settle(event, info, metered, status, started)
+        self._settle(event, info, metered, status, started, routed)
         if cut_off and not gone.is_set():
             # The upstream broke off: break the caller's connection too, as the provider's
             # own would have, rather than end the stream as if it were complete.
             raise UpstreamCut(f"upstream stream cut off (request {event.id})")
+
+    async def _fall_back(
+        self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send, method: str,
+        query: str, headers: dict[str, str], routed: RoutedCall, why: str, started: float,
+    ) -> None:
+        """The routed model failed: send the caller's own request, as a call of its own."""
+        request_id = uuid.uuid4().hex
+        now = datetime.now(UTC)
+        info = routed.requested
+        reserved, _ = worst_case(self.ctx.catalog, self.route.provider, info, now)
+        event = new_event(request_id, now, self.route.provider, info, routed.who, reserved)
+        await self._reserve(event, routed.who, now)
+        await self._forward(scope, receive, send, request_id, method, routed.wire_subpath, query,
+                            headers, routed.body, info, event, started, routed.falling_back(why))
 
 
 class UpstreamCut(Exception):

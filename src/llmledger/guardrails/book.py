@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from llmledger.guardrails.budgets import Budget, list_budgets
-from llmledger.guardrails.periods import window
+from llmledger.guardrails.periods import Period, PeriodWindow, window
+from llmledger.ledger.event import to_us
 from llmledger.ledger.reservations import Hold
 from llmledger.ledger.store import Store
 
@@ -24,6 +25,8 @@ class BudgetBook:
         self.fiscal_start_month = fiscal_start_month
         self._by_scope: dict[str, list[Budget]] = {}
         self._loaded = 0.0
+        self._windows: dict[Period, PeriodWindow] = {}
+        self._opened: set[tuple[str, int]] = set()
 
     def load(self) -> None:
         with self.store.read() as conn:
@@ -45,12 +48,26 @@ class BudgetBook:
     def empty(self) -> bool:
         return not self._by_scope
 
+    def _window(self, period: Period, now: datetime) -> PeriodWindow:
+        """The current window of `period`, computed once per period (not per call)."""
+        cached = self._windows.get(period)
+        now_us = to_us(now)
+        if cached is not None and cached.start_us <= now_us < cached.end_us:
+            return cached
+        fresh = window(period, now, self.zone, self.fiscal_start_month)
+        self._windows[period] = fresh
+        return fresh
+
+    def mark_opened(self, holds: Sequence[Hold]) -> None:
+        """The periods of `holds` have counters now: later holds skip the look-up."""
+        self._opened.update((h.budget_id, h.period_start_us) for h in holds)
+
     def holds(self, scopes: Sequence[str], now: datetime) -> list[Hold]:
         """A hold for every budget over one of `scopes`, in its current period."""
         out: list[Hold] = []
         for scope in scopes:
             for budget in self._by_scope.get(scope, ()):
-                w = window(budget.period, now, self.zone, self.fiscal_start_month)
+                w = self._window(budget.period, now)
                 out.append(
                     Hold(
                         budget_id=budget.id,
@@ -61,6 +78,7 @@ class BudgetBook:
                         filters=tuple(budget.scope.filters().items()),
                         first_day=w.start.isoformat(),
                         last_day=(w.end - timedelta(days=1)).isoformat(),
+                        opened=(budget.id, w.start_us) in self._opened,
                     )
                 )
         return out

@@ -24,11 +24,17 @@ T = TypeVar("T")
 log = logging.getLogger("llmledger.writer")
 
 
+#: Writes many items of one kind at once; returns one result per item, in order.
+WriteMany = Callable[[Connection, list[Any]], list[Any]]
+
+
 @dataclass(slots=True)
 class _Job(Generic[T]):
-    op: Callable[[Connection], T]
+    op: Callable[[Connection], T] | None
     future: asyncio.Future[T] | None
     loop: asyncio.AbstractEventLoop | None
+    many: WriteMany | None = None
+    item: Any = None
 
 
 _STOP = object()
@@ -69,6 +75,19 @@ class LedgerWriter:
         """Queue `op` without waiting (errors are logged)."""
         self._put(_Job(op, None, None))
 
+    async def submit_many(self, many: WriteMany, item: Any) -> Any:
+        """Queue `item` to be written by ``many(conn, items)`` together with the other
+        items queued for the same `many` in the same transaction (one executemany
+        instead of a statement each); waits for the commit and returns its result."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._put(_Job(None, future, loop, many, item))
+        return await future
+
+    def submit_many_nowait(self, many: WriteMany, item: Any) -> None:
+        """`submit_many` without waiting (errors are logged)."""
+        self._put(_Job(None, None, None, many, item))
+
     def _put(self, job: _Job[Any]) -> None:
         with self._lock:
             self._pending += 1
@@ -103,7 +122,7 @@ class LedgerWriter:
     def _commit(self, batch: list[_Job[Any]]) -> None:
         try:
             with self.store.write() as conn:
-                results = [job.op(conn) for job in batch]
+                results = _run(conn, batch)
         except Exception:
             if len(batch) == 1:
                 self.failures += 1
@@ -113,13 +132,16 @@ class LedgerWriter:
             for job in batch:  # retry alone: one bad write must not fail the others
                 self._commit([job])
             return
+        # One wake-up per event loop for the whole batch, not one per waiting write.
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
         for job, result in zip(batch, results, strict=True):
-            self._deliver(job, result)
-
-    @staticmethod
-    def _deliver(job: _Job[Any], result: Any) -> None:
-        if job.future is not None and job.loop is not None:
-            job.loop.call_soon_threadsafe(_set_result, job.future, result)
+            if job.future is not None and job.loop is not None:
+                by_loop.setdefault(job.loop, []).append((job.future, result))
+        for loop, done in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_set_results, done)
+            except RuntimeError:  # that loop is closed: nobody waits any more
+                pass
 
     @staticmethod
     def _deliver_error(job: _Job[Any]) -> None:
@@ -128,13 +150,30 @@ class LedgerWriter:
             job.loop.call_soon_threadsafe(_set_exception, job.future, error)
 
 
+def _run(conn: Connection, batch: list[_Job[Any]]) -> list[Any]:
+    """Every job's result: single ops in order, then each kind of merged item at once."""
+    results: list[Any] = [None] * len(batch)
+    merged: dict[WriteMany, list[int]] = {}
+    for i, job in enumerate(batch):
+        if job.many is not None:
+            merged.setdefault(job.many, []).append(i)
+        elif job.op is not None:
+            results[i] = job.op(conn)
+    for many, indexes in merged.items():
+        out = many(conn, [batch[i].item for i in indexes])
+        for i, result in zip(indexes, out, strict=True):
+            results[i] = result
+    return results
+
+
 class WriteFailed(RuntimeError):
     """A queued write could not be committed."""
 
 
-def _set_result(future: asyncio.Future[Any], value: Any) -> None:
-    if not future.done():
-        future.set_result(value)
+def _set_results(done: list[tuple[asyncio.Future[Any], Any]]) -> None:
+    for future, value in done:
+        if not future.done():
+            future.set_result(value)
 
 
 def _set_exception(future: asyncio.Future[Any], error: BaseException) -> None:
