@@ -6,7 +6,23 @@ from pathlib import Path
 
 import typer
 
-from llmledger.cli import budgets, db, digest, keys, prices, report, serve, transfer, users
+from llmledger.cli import (
+    anomalies,
+    audit,
+    budgets,
+    db,
+    demo,
+    digest,
+    keys,
+    outcomes,
+    prices,
+    reconcile,
+    report,
+    serve,
+    tokens,
+    transfer,
+    users,
+)
 from llmledger.cli.context import CliContext
 
 app = typer.Typer(
@@ -33,10 +49,16 @@ app.add_typer(prices.app, name="prices")
 app.add_typer(keys.app, name="keys")
 app.add_typer(budgets.app, name="budgets")
 app.add_typer(users.app, name="users")
+app.add_typer(tokens.app, name="tokens")
+app.add_typer(anomalies.app, name="anomalies")
+app.add_typer(outcomes.app, name="outcomes")
+app.add_typer(reconcile.app, name="reconcile")
 app.command("serve")(serve.serve_command)
+app.command("demo")(demo.demo_command)
 app.command("import")(transfer.import_command)
 app.command("export")(transfer.export_command)
 app.command("digest")(digest.digest_command)
+app.command("audit")(audit.audit_command)
 
 
 def run() -> None:

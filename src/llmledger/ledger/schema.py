@@ -129,6 +129,9 @@ virtual_keys = Table(
     Column("created_us", BigInteger, nullable=False),
     Column("expires_us", BigInteger, nullable=True),
     Column("revoked_us", BigInteger, nullable=True),
+    #: Per-key rate limits (requests and tokens per minute); NULL: no limit.
+    Column("rpm_limit", Integer, nullable=True),
+    Column("tpm_limit", BigInteger, nullable=True),
 )
 
 budgets = Table(
@@ -182,6 +185,20 @@ audit_log = Table(
 )
 Index("ix_audit_ts", audit_log.c.ts_us)
 
+#: Admin API tokens: a role (and an owner's scope) like a user; only the hash is stored.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("prefix", Text, nullable=False),
+    Column("hash", Text, nullable=False, unique=True),
+    Column("role", Text, nullable=False),
+    Column("scope", Text, nullable=False, server_default=""),
+    Column("name", Text, nullable=False, server_default=""),
+    Column("created_us", BigInteger, nullable=False),
+    Column("revoked_us", BigInteger, nullable=True),
+)
+
 users = Table(
     "users",
     metadata,
@@ -228,3 +245,94 @@ notification_attempts = Table(
     Column("worker", Text, nullable=False, server_default=""),
     PrimaryKeyConstraint("notification_id", "attempt"),
 )
+
+#: Anomalies found by the detectors: one row per episode of a (kind, scope, subject).
+#: ``evidence`` is JSON: the hours behind it, observed against expected, in nano-USD.
+anomalies = Table(
+    "anomalies",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("subject", Text, nullable=False, server_default=""),
+    Column("usage_type", Text, nullable=True),
+    Column("department", Text, nullable=False, server_default=""),
+    Column("started_us", BigInteger, nullable=False),
+    Column("last_seen_us", BigInteger, nullable=False),
+    Column("detected_us", BigInteger, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+    Column("observed_nanos", BigInteger, nullable=False),
+    Column("expected_nanos", BigInteger, nullable=False),
+    Column("impact_nanos", BigInteger, nullable=False),
+    Column("status", Text, nullable=False, server_default="open"),
+    Column("note", Text, nullable=True),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("evidence", Text, nullable=False, server_default="{}"),
+    UniqueConstraint("kind", "scope", "subject", "started_us", name="uq_anomalies_identity"),
+)
+Index("ix_anomalies_started", anomalies.c.started_us)
+Index("ix_anomalies_last_seen", anomalies.c.last_seen_us)
+
+#: Scopes whose anomalies are not recorded until ``until_us`` (the scope and all below it).
+anomaly_mutes = Table(
+    "anomaly_mutes",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("scope", Text, nullable=False),
+    Column("until_us", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("actor", Text, nullable=False, server_default=""),
+    Column("created_us", BigInteger, nullable=False),
+)
+Index("ix_anomaly_mutes_until", anomaly_mutes.c.until_us)
+
+#: Business outcome metrics, declared once per scope (``department:D``, ``project:D/P`` or
+#: ``agent:D/P/A``) with a unit and, optionally, a value per unit in nano-USD.
+outcome_metrics = Table(
+    "outcome_metrics",
+    metadata,
+    Column("scope", Text, nullable=False),
+    Column("metric", Text, nullable=False),
+    Column("unit", Text, nullable=False),
+    Column("value_nanos", BigInteger, nullable=True),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("updated_us", BigInteger, nullable=False),
+    PrimaryKeyConstraint("scope", "metric"),
+)
+
+#: Counted business outcomes, deduplicated by id. ``day`` is the organisation's local date
+#: of ``ts_us`` (like the daily rollups); quantities are thousandths of the metric's unit.
+outcomes = Table(
+    "outcomes",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("ts_us", BigInteger, nullable=False),
+    Column("day", Text, nullable=False),
+    _dim("department"),
+    _dim("project"),
+    _dim("agent"),
+    Column("metric", Text, nullable=False),
+    Column("quantity_milli", BigInteger, nullable=False),
+    Column("value_nanos", BigInteger, nullable=True),
+    Column("source", Text, nullable=False, server_default=""),
+    Column("created_us", BigInteger, nullable=False),
+)
+Index("ix_outcomes_day", outcomes.c.day)
+
+#: The providers' own cost reports, normalised: one row per UTC day, provider, model and
+#: line item. Importing a report replaces the provider's rows for the days it covers.
+provider_costs = Table(
+    "provider_costs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", Text, nullable=False),
+    Column("day", Text, nullable=False),
+    Column("model", Text, nullable=False, server_default=""),
+    Column("line_item", Text, nullable=False, server_default=""),
+    Column("cost_nanos", BigInteger, nullable=False),
+    Column("credits_nanos", BigInteger, nullable=False, server_default="0"),
+    Column("report_format", Text, nullable=False),
+    Column("source", Text, nullable=False, server_default=""),
+    Column("imported_us", BigInteger, nullable=False),
+)
+Index("ix_provider_costs_provider_day", provider_costs.c.provider, provider_costs.c.day)

@@ -12,13 +12,14 @@ import logging
 
 import aiohttp
 
+from llmledger.anomalies.runner import AnomalyRunner, DigestAnomalies, run_anomalies
 from llmledger.guardrails.alerts import BudgetAlerter, run_alerts
 from llmledger.ledger.store import Store
 from llmledger.notify.channels import channels_from_settings
 from llmledger.notify.dispatcher import Dispatcher, RetryPolicy
 from llmledger.notify.message import Clock, system_clock
 from llmledger.notify.outbox import Outbox
-from llmledger.reports.digest.figures import AnomalySource, no_anomalies
+from llmledger.reports.digest.figures import AnomalySource
 from llmledger.reports.schedule import DigestScheduler, audiences
 from llmledger.settings import Settings
 
@@ -54,7 +55,8 @@ async def run_scheduler(
 
 
 class NotifyService:
-    """The dispatcher, the budget alerts and the digest scheduler: one thing to start and stop."""
+    """The dispatcher, budget alerts, anomaly detection and the digest scheduler: one thing
+    to start and stop."""
 
     def __init__(
         self,
@@ -62,7 +64,7 @@ class NotifyService:
         store: Store,
         *,
         clock: Clock = system_clock,
-        anomalies: AnomalySource = no_anomalies,
+        anomalies: AnomalySource | None = None,
         schedule_interval_s: float = SCHEDULE_INTERVAL_S,
         alert_interval_s: float | None = None,
         worker: str | None = None,
@@ -71,7 +73,10 @@ class NotifyService:
         self.store = store
         self.clock = clock
         self.outbox = Outbox(store, clock)
-        self.scheduler = DigestScheduler(settings, store, self.outbox, clock, anomalies)
+        self.scheduler = DigestScheduler(
+            settings, store, self.outbox, clock, anomalies or DigestAnomalies(settings)
+        )
+        self.anomaly_runner = AnomalyRunner(settings, store, self.outbox, clock)
         self.schedule_interval_s = schedule_interval_s
         self.alerter = BudgetAlerter(settings, store, self.outbox, clock)
         self.alert_interval_s = alert_interval_s or settings.notify.budget_check_s
@@ -103,6 +108,18 @@ class NotifyService:
                 name="llmledger-budget-alerts",
             )
         )
+        if self.settings.anomalies.enabled:
+            self._tasks.append(
+                asyncio.create_task(
+                    run_anomalies(
+                        self.anomaly_runner,
+                        self._stop,
+                        self.settings.anomalies.check_interval_s,
+                        dispatcher.wake.set,
+                    ),
+                    name="llmledger-anomalies",
+                )
+            )
         if audiences(self.settings):
             self._tasks.append(
                 asyncio.create_task(

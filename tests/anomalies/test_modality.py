@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from llmledger.anomalies import modality
+from llmledger.anomalies.series import FrameBuilder
+from tests.anomalies.builders import AGENT, CPC, add, at, build, medium
+
+MEDIUM = medium()
+
+
+def test_steady_usage_types_are_no_shift() -> None:
+    frame = build(6)
+    for t in range(at(5, 0, 0), at(5, 2, 0)):
+        assert modality.detect(frame.scopes[AGENT], t, MEDIUM) == []
+
+
+def test_new_spend_on_images_is_a_modality_shift() -> None:
+    first = at(5, 1, 14)
+
+    def extra(b: FrameBuilder) -> None:
+        for t in range(first, first + 4):
+            add(b, t, 5, 30 * CPC, usage="images")
+
+    frame = build(6, extra=extra)
+    (flag,) = modality.detect(frame.scopes[AGENT], first + 3, MEDIUM)
+    assert flag.kind == "modality_shift" and flag.usage_type == "images"
+    assert flag.started == first and flag.detail["new"] is True
+    assert all(p.expected == 0 for p in flag.points)
+    assert sum(p.observed for p in flag.points) == 4 * 30 * CPC
+
+
+def test_a_usage_type_taking_a_much_larger_share_is_a_shift() -> None:
+    first = at(5, 1, 0)
+
+    def extra(b: FrameBuilder) -> None:
+        for t in range(first, first + 24):
+            add(b, t, 0, 30 * CPC, usage="output_tokens")  # output: 60% -> ~90% of spend
+
+    frame = build(6, extra=extra)
+    flags = modality.detect(frame.scopes[AGENT], first + 23, MEDIUM)
+    assert [f.subject for f in flags] == ["output_tokens"]
+    assert flags[0].detail["new"] is False
+
+
+def test_a_new_scope_has_no_modality_history() -> None:
+    t = at(5, 1, 14)
+    frame = build(6, first_hour=at(5, 0, 0),
+                  extra=lambda b: add(b, t, 5, 300 * CPC, usage="video_seconds"))
+    assert modality.detect(frame.scopes[AGENT], t, MEDIUM) == []
