@@ -43,12 +43,12 @@ def smtp(port: int, **kw: object) -> SmtpSettings:
     )
 
 
-def test_enqueue_is_deduplicated(sqlite_store: Store) -> None:
-    outbox = Outbox(sqlite_store, FakeClock(T0))
+def test_enqueue_is_deduplicated(store: Store) -> None:
+    outbox = Outbox(store, FakeClock(T0))
     msg = email("k-1", ["cfo@example.com"], "hello", "text")
     assert outbox.enqueue(msg) is True
     assert outbox.enqueue(msg) is False
-    again = Outbox(sqlite_store, FakeClock(T0))  # a restarted process
+    again = Outbox(store, FakeClock(T0))  # a restarted process
     assert again.enqueue(email("k-1", ["other@example.com"], "changed", "x")) is False
     entry = again.get("k-1")
     assert entry is not None and entry.subject == "hello" and entry.state == "pending"

@@ -105,8 +105,15 @@ class Outbox:
             "next_attempt_us": now,
         }
         maker = pg_insert if self.store.dialect == "postgresql" else sqlite_insert
-        stmt = maker(_N).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        return conn.execute(stmt).rowcount == 1
+        stmt = (
+            maker(_N)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(_N.c.id)
+        )
+        # RETURNING, not rowcount: PostgreSQL reports no row count for an INSERT that
+        # returns its generated id.
+        return conn.execute(stmt).first() is not None
 
     def exists(self, dedupe_key: str) -> bool:
         with self.store.read() as conn:
