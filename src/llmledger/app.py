@@ -25,8 +25,11 @@ from llmledger.gateway.sandbox import sandbox_app
 from llmledger.guardrails.book import BudgetBook
 from llmledger.ledger import reservations
 from llmledger.ledger.event import to_us
+from llmledger.ledger.journal import Journal
 from llmledger.ledger.store import Store
 from llmledger.ledger.writer import LedgerWriter
+from llmledger.ops import logging as json_logs
+from llmledger.ops.lease import LeaseKeeper, lease_seconds
 from llmledger.otel.export import GenAISpanExporter
 from llmledger.pricing import PriceCatalog
 from llmledger.providers.anthropic.adapter import AnthropicAdapter
@@ -34,6 +37,7 @@ from llmledger.providers.base import ProviderAdapter
 from llmledger.providers.bedrock.adapter import BedrockAdapter, CredentialsProvider
 from llmledger.providers.gemini.adapter import GeminiAdapter
 from llmledger.providers.openai.adapter import OpenAIAdapter
+from llmledger.redact import install as install_log_scrubber
 from llmledger.reports.service import NotifyService
 from llmledger.routing.hook import RoutingHook
 from llmledger.runtime import Runtime
@@ -41,13 +45,17 @@ from llmledger.settings import ProviderSettings, Settings
 from llmledger.web import pages
 from llmledger.web.api import (
     anomalies,
+    audit,
     budgets,
     events,
     figures,
     health,
     hierarchy,
     keys,
+    metrics,
     otlp,
+    reconcile,
+    roi,
     savings,
     usage,
 )
@@ -67,7 +75,8 @@ def build_api(runtime: Runtime) -> FastAPI:
     api.state.runtime = runtime
     for router in (figures.router, hierarchy.router, savings.router, events.router,
                    budgets.router, keys.router, usage.router, health.router,
-                   export_api.router, otlp.router, anomalies.router):
+                   export_api.router, otlp.router, anomalies.router, audit.router,
+                   metrics.router, roi.router, reconcile.router):
         api.include_router(router)
     pages.install(api, runtime)
     return api
@@ -107,6 +116,8 @@ class LedgerApp:
     _notify: NotifyService | None = None
     #: The OpenTelemetry span exporter when ``[otel] export_endpoint`` is set.
     spans: GenAISpanExporter | None = None
+    #: Settles reservations abandoned by dead replicas (started with the app).
+    lease: LeaseKeeper | None = None
 
     async def __call__(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
         kind = scope["type"]
@@ -143,12 +154,19 @@ class LedgerApp:
     async def startup(self) -> None:
         rt = self.runtime
         settings = rt.settings
+        if settings.server.log_format == "json":
+            json_logs.configure(settings.server.log_level)
+        install_log_scrubber()  # no key from a URL or header ever reaches a log line
         rt.store.upgrade()
+        self._replay_journal()
         abandoned = self._settle_abandoned()
         if abandoned:
             log.warning("settled %d reservations left open by a crash", abandoned)
         rt.writer.start()
         rt.budgets.load()
+        self.lease = LeaseKeeper(rt.writer, lease_seconds(settings), settings.store.lease_check_s)
+        self.lease.start()
+        self._watch()
         sandbox_url = None
         if settings.gateway.sandbox:
             self._sandbox = web.AppRunner(sandbox_app(), access_log=None)
@@ -165,6 +183,7 @@ class LedgerApp:
             routing=RoutingHook(settings.routing, rt.store.zone, rt.store, rt.budgets)
             if settings.routing.rules else None,
             spans=self.spans.record if self.spans else None,
+            metrics=rt.metrics,
         )
         for provider, prefix in PREFIXES.items():
             ps = _provider_settings(provider, settings)
@@ -200,17 +219,48 @@ class LedgerApp:
     def _settle_abandoned(self) -> int:
         rt = self.runtime
         # One process owns a SQLite store: everything still reserved was abandoned.
-        # Replicas share PostgreSQL: only reservations older than any live call can be.
-        longest = max(float(p.total_timeout_s) for p in (
-            rt.settings.providers.openai, rt.settings.providers.anthropic,
-            rt.settings.providers.gemini, rt.settings.providers.bedrock))
+        # Replicas share PostgreSQL: only reservations older than the lease can be.
         cutoff = datetime.now(UTC)
         if rt.store.dialect != "sqlite":
-            cutoff -= timedelta(seconds=longest + 60)
+            cutoff -= timedelta(seconds=lease_seconds(rt.settings))
         with rt.store.write() as conn:
             return reservations.settle_abandoned(conn, rt.store.zone, to_us(cutoff))
 
+    def _replay_journal(self) -> None:
+        """Book what a previous life of this replica journaled (fail_open), before the
+        writer starts; with fail_closed too, so switching policy loses nothing."""
+        rt = self.runtime
+        journal = rt.writer.journal or Journal(rt.settings.store.journal_path)
+        if journal.records:
+            journal.replay(rt.store)
+        if journal is not rt.writer.journal:
+            journal.close()
+
+    def _watch(self) -> None:
+        """Gauges read at scrape time."""
+        rt, lease = self.runtime, self.lease
+        m = rt.metrics
+        m.watch_store(rt.store)
+        m.probe("llmledger_writer_queue", "Ledger writes queued, not yet committed.",
+                lambda: float(rt.writer.depth))
+        m.probe("llmledger_writer_retrying",
+                "Settlements kept for retry while the store is unreachable.",
+                lambda: float(rt.writer.retrying))
+        m.probe("llmledger_writer_failures", "Ledger writes that failed (cumulative).",
+                lambda: float(rt.writer.failures))
+        m.probe("llmledger_store_unreachable", "1 while the writer cannot reach the store.",
+                lambda: float(rt.writer.unreachable))
+        journal = rt.writer.journal
+        m.probe("llmledger_journal_records",
+                "Records in the fail_open journal not yet replayed into the store.",
+                lambda: float(journal.records if journal else 0))
+        m.probe("llmledger_lease_settled",
+                "Abandoned reservations this process settled at their reserved amount.",
+                lambda: float(lease.settled if lease else 0))
+
     async def shutdown(self) -> None:
+        if self.lease is not None:
+            await self.lease.stop()
         if self.spans is not None:
             self.spans.shutdown()
         if self._notify is not None:
@@ -230,7 +280,9 @@ def create_app(settings: Settings, **overrides: Any) -> LedgerApp:
     sign Bedrock calls with instead of the standard AWS chain."""
     zone = settings.organisation.zone
     store: Store = overrides.get("store") or Store.open(
-        settings.store.url, zone, pool_size=settings.store.pool_size
+        settings.store.url, zone, pool_size=settings.store.pool_size,
+        connect_timeout_s=settings.store.connect_timeout_s,
+        statement_timeout_s=settings.store.statement_timeout_s,
     )
     catalog: PriceCatalog = overrides.get("catalog") or PriceCatalog.build(
         getattr(settings, "pricing", None)
@@ -238,7 +290,13 @@ def create_app(settings: Settings, **overrides: Any) -> LedgerApp:
     runtime = Runtime(
         settings=settings,
         store=store,
-        writer=LedgerWriter(store, max_batch=settings.store.batch_max_events),
+        writer=LedgerWriter(
+            store, max_batch=settings.store.batch_max_events,
+            retry_for_s=settings.store.settle_retry_s,
+            journal=Journal(settings.store.journal_path, in_flight_s=lease_seconds(settings))
+            if settings.store.unreachable == "fail_open" else None,
+            probe_s=settings.store.journal_probe_s,
+        ),
         catalog=catalog,
         keys=KeyCache(store),
         budgets=BudgetBook(store, zone, settings.organisation.fiscal_year_start_month),

@@ -11,6 +11,7 @@ from llmledger.gateway.routes import ProviderRoute
 from llmledger.guardrails.book import BudgetBook
 from llmledger.ledger.store import Store
 from llmledger.ledger.writer import LedgerWriter
+from llmledger.ops.metrics import Metrics
 from llmledger.pricing import PriceCatalog
 from llmledger.settings import Settings
 
@@ -24,6 +25,8 @@ class Runtime:
     keys: KeyCache
     budgets: BudgetBook
     routes: dict[str, ProviderRoute] = field(default_factory=dict)
+    #: Prometheus metrics of this application (its own registry; ``GET /metrics``).
+    metrics: Metrics = field(default_factory=Metrics)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def today(self) -> date:

@@ -71,6 +71,48 @@ class StoreSettings(Section):
         512, ge=1, description="Most writes committed together by the writer (group commit)."
     )
     pool_size: int = Field(8, ge=1, description="PostgreSQL connection pool size.")
+    connect_timeout_s: float = Field(
+        5.0, gt=0, le=300,
+        description="Seconds to open (or borrow from the pool) a PostgreSQL connection before "
+        "the store counts as unreachable.",
+    )
+    statement_timeout_s: float = Field(
+        30.0, ge=0,
+        description="PostgreSQL statement_timeout of the server's connections, in seconds "
+        "(0: none). The CLI's own connections (db upgrade, rebuild-rollups) have none.",
+    )
+    lease_s: float | None = Field(
+        None, gt=0,
+        description="Age (seconds) after which a reservation still open is taken as abandoned "
+        "by a dead replica and settled at its reserved amount by any live one; default: the "
+        "longest provider total_timeout_s plus 60.",
+    )
+    lease_check_s: float = Field(
+        30.0, gt=0, le=3600, description="Seconds between two looks for abandoned reservations."
+    )
+    settle_retry_s: float = Field(
+        120.0, ge=0,
+        description="How long the writer keeps retrying a settlement that failed because the "
+        "store was unreachable (past it the lease settles the call at its reserved amount).",
+    )
+    unreachable: Literal["fail_closed", "fail_open"] = Field(
+        "fail_closed",
+        description="When the store cannot record a reservation: fail_closed answers 503 in "
+        "the provider's format; fail_open forwards the call and keeps it in a local durable "
+        "journal replayed (once per event id) when the store returns; budgets are then not "
+        "enforced.",
+    )
+    journal_path: str = Field(
+        "llmledger-journal.jsonl",
+        description="The fail_open journal: one file per replica, appended and fsynced; "
+        "replayed at startup whatever the policy, so switching back to fail_closed loses "
+        "nothing.",
+    )
+    journal_probe_s: float = Field(
+        1.0, gt=0, le=60,
+        description="Seconds between two pings of an unreachable store (fail_open): the "
+        "journal is replayed into the store once it answers.",
+    )
 
 
 class ServerSettings(Section):
@@ -81,6 +123,14 @@ class ServerSettings(Section):
     )
     max_body_bytes: int = Field(
         32 * 1024 * 1024, ge=1024, description="Largest request body the gateway accepts."
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="Server log lines: text, or one JSON object per line with the request id "
+        "of gateway calls (for log shippers).",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Least severe server log lines written (with log_format json)."
     )
     session_secret_env: str | None = Field(
         None,

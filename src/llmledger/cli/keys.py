@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -26,11 +28,24 @@ def create(
         "--allow-attribution-headers",
         help="Let callers refine attribution with X-Project/X-Agent headers.",
     ),
+    expires_in_days: int | None = typer.Option(
+        None, "--expires-in-days", min=1, max=36500, help="The key stops working after N days."
+    ),
+    rpm: int | None = typer.Option(
+        None, "--rpm", min=1, help="Requests per minute (per gateway replica)."
+    ),
+    tpm: int | None = typer.Option(
+        None, "--tpm", min=1, help="Tokens per minute (per gateway replica)."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Issue a key and print it once (only its hash is stored)."""
     cli = get(ctx)
     allowed = tuple(m.strip() for m in models.split(",") if m.strip())
+    expires_us = (
+        time.time_ns() // 1000 + expires_in_days * 86_400_000_000
+        if expires_in_days is not None else None
+    )
     with cli.store() as store, store.write() as conn:
         try:
             key, secret = keys.create_key(
@@ -41,6 +56,9 @@ def create(
                 name=name,
                 allowed_models=allowed,
                 allow_attribution_headers=allow_headers,
+                expires_us=expires_us,
+                rpm_limit=rpm,
+                tpm_limit=tpm,
             )
         except ValueError as exc:
             fail(str(exc), 2)
@@ -85,7 +103,10 @@ def revoke(ctx: typer.Context, key_id: str = typer.Argument(...)) -> None:
     """Revoke a key (every replica refuses it within two seconds)."""
     cli = get(ctx)
     with cli.store() as store, store.write() as conn:
-        if not keys.revoke_key(conn, key_id):
+        before = keys.find_by_id(conn, key_id)
+        if before is None or not keys.revoke_key(conn, key_id):
             fail(f"no active key {key_id!r}", 1)
-        record_change(conn, "cli", "key.revoke", key_id, None, None)
+        after = keys.find_by_id(conn, key_id)
+        record_change(conn, "cli", "key.revoke", key_id, before.as_json(),
+                      after.as_json() if after else None)
     err_console().print(f"revoked {key_id}")

@@ -14,6 +14,7 @@ from llmledger.analytics.costs import BreakdownError, breakdown, parse_group_by
 from llmledger.analytics.summary import summary
 from llmledger.cli.context import fail, get, parse_day, print_json
 from llmledger.money import cents
+from llmledger.roi.figures import default_period, roi
 from llmledger.usage import UsageType
 
 app = typer.Typer(help="Finance figures from the rollups.", no_args_is_help=True)
@@ -106,4 +107,34 @@ def costs_command(
         labels = [str(r[g]) or "-" for g in group_by]
         table.add_row(*labels, f"${r['cost_usd']}", str(r["requests"]))
     table.add_row(*["" for _ in group_by], f"${data['total_usd']}", "", style="bold")
+    Console().print(table)
+
+
+@app.command("roi")
+def roi_command(
+    ctx: typer.Context,
+    from_: str | None = typer.Option(None, "--from", help="First day (YYYY-MM-DD)."),
+    to: str | None = typer.Option(None, "--to", help="Last day (YYYY-MM-DD), inclusive."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Cost per outcome by agent and project (default: the last three months)."""
+    cli = get(ctx)
+    end = parse_day(to, "--to") or cli.today()
+    start = parse_day(from_, "--from") or default_period(end).start
+    if end < start:
+        fail(f"--to ({end}) is before --from ({start})", 2)
+    with cli.store() as store, store.read() as conn:
+        result = roi(conn, periods.DateRange(start, end))
+    if json_out:
+        print_json(result.as_json())
+        return
+    table = Table(title=f"Cost per outcome {start} to {end}")
+    for col in ("scope", "metric", "outcomes", "cost", "per outcome", "value"):
+        table.add_column(col, justify="left" if col in ("scope", "metric") else "right")
+    for r in result.rows:
+        cpo = r.cost_per_outcome_nanos
+        table.add_row("/".join(x for x in (r.department, r.project, r.agent) if x), r.metric,
+                      str(r.outcomes_milli // 1000) if r.outcomes_milli else "none",
+                      cents(r.cost_nanos), "-" if cpo is None else cents(cpo),
+                      "-" if r.value_nanos is None else cents(r.value_nanos))
     Console().print(table)

@@ -11,7 +11,7 @@ from rich.table import Table
 from llmledger.cli.context import err_console, fail, get, print_json
 from llmledger.guardrails.scopes import ScopeError, parse_scope
 from llmledger.ledger.audit import record_change
-from llmledger.ledger.users import Role, UserError, create_user, list_users
+from llmledger.ledger.users import Role, UserError, create_user, disable_user, list_users
 
 app = typer.Typer(help="Dashboard users: admin, finance, owner (scoped) or viewer.",
                   no_args_is_help=True)
@@ -76,3 +76,16 @@ def list_command(ctx: typer.Context, json_out: bool = typer.Option(False, "--jso
     for u in found:
         table.add_row(u.id, u.email, u.role.value, u.scope)
     Console().print(table)
+
+
+@app.command("disable")
+def disable(ctx: typer.Context, email: str = typer.Argument(..., help="The user's email.")) -> None:
+    """Disable a user: their sessions end at once and they cannot sign in again."""
+    cli = get(ctx)
+    with cli.store() as store, store.write() as conn:
+        user = disable_user(conn, email)
+        if user is None:
+            fail(f"no active user {email!r}", 1)
+        record_change(conn, "cli", "user.disable", user.id, user.as_json(),
+                      {**user.as_json(), "disabled": True})
+    err_console().print(f"disabled {user.email} ({user.id})")

@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from llmledger.demo import company
 from llmledger.demo.generator import Generated, OrgBudgets, estimate, generate
+from llmledger.demo.outcomes import add_outcomes, add_provider_reports
 from llmledger.guardrails.budgets import set_budget
 from llmledger.guardrails.periods import Period
 from llmledger.ledger.audit import record_change
@@ -164,6 +165,8 @@ def build_demo(
             on_estimate(estimate(catalog, zone, now=now, days=days, scale=scale))
         generated: Generated = generate(store, catalog, key_ids, now=now, days=days, seed=seed,
                                         scale=scale, progress=progress)
+        add_outcomes(store, now=now, days=days, scale=scale)
+        add_provider_reports(store, now=now, days=days, scale=scale)
     finally:
         store.close()
     config_path = store_path.with_suffix(".toml")

@@ -10,6 +10,9 @@ from llmledger.ledger.keys import VirtualKey
 from llmledger.providers.base import RequestError
 
 _VALID = re.compile(r"^[\w .:/@+-]{1,200}$")
+#: Department, project and agent names: as in budget scopes, so no ``/`` (a name with one
+#: would read as a deeper level, ``project:D/P/x``, and slip past its scope's budgets).
+_NAME = re.compile(r"^[\w .:@+-]{1,200}$")
 HEADERS = ("x-department", "x-project", "x-agent")
 
 
@@ -34,9 +37,9 @@ class Attribution:
         return out
 
 
-def _header(headers: Mapping[str, str], name: str) -> str:
+def _header(headers: Mapping[str, str], name: str, valid: re.Pattern[str] = _VALID) -> str:
     value = headers.get(name, "").strip()
-    if value and not _VALID.match(value):
+    if value and not valid.match(value):
         raise RequestError(400, "invalid_request_error", f"{name}: not a valid name")
     return value
 
@@ -45,7 +48,7 @@ def resolve(key: VirtualKey, headers: Mapping[str, str]) -> Attribution:
     """The key fixes its levels; headers may fill the levels below, if the key allows."""
     department, project, agent = key.department, key.project, key.agent
     end_user = _header(headers, "x-end-user")
-    wanted = [_header(headers, h) for h in HEADERS]
+    wanted = [_header(headers, h, _NAME) for h in HEADERS]
     if any(wanted):
         if not key.allow_attribution_headers:
             raise RequestError(

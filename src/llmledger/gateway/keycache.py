@@ -34,7 +34,14 @@ class KeyCache:
         entry = self._entries.get(digest)
         if entry is not None and entry.expires > now:
             return entry.key
-        key = await asyncio.to_thread(self._lookup, digest)
+        try:
+            key = await asyncio.to_thread(self._lookup, digest)
+        except Exception:
+            if entry is None:
+                raise
+            # The store is away: the key as last read (a revocation needs the store too),
+            # so a fail_open gateway keeps serving the keys it has seen.
+            return entry.key
         if len(self._entries) >= _MAX_ENTRIES:
             self._entries.clear()
         self._entries[digest] = _Entry(key, now + self.ttl)

@@ -23,12 +23,16 @@ from llmledger.gateway import asgi
 from llmledger.gateway.attribution import Attribution, resolve
 from llmledger.gateway.keycache import KeyCache
 from llmledger.gateway.metering import new_event, settled, worst_case
+from llmledger.gateway.ratelimit import RateLimits
 from llmledger.gateway.routes import ProviderRoute
 from llmledger.guardrails.book import BudgetBook
 from llmledger.ledger import reservations
 from llmledger.ledger.event import UsageEvent
+from llmledger.ledger.journal import Journaled, reservation_record, settlement_record
 from llmledger.ledger.writer import LedgerWriter, WriteFailed, WriteMany
 from llmledger.money import format_usd
+from llmledger.ops.logging import request_id as current_request_id
+from llmledger.ops.metrics import Metrics
 from llmledger.otel.mapping import trace_detail
 from llmledger.pricing import PriceCatalog
 from llmledger.providers.base import Metered, RequestError, RequestInfo
@@ -54,6 +58,10 @@ class GatewayContext:
     routing: RoutingHook | None = None
     #: Hands each settled call to the OpenTelemetry span exporter ([otel]); None: off.
     spans: Callable[[UsageEvent], None] | None = None
+    #: Per-key requests/tokens per minute, in memory per process (gateway/ratelimit.py).
+    limits: RateLimits = field(default_factory=RateLimits)
+    #: Prometheus metrics (ops/metrics.py); None: not counted.
+    metrics: Metrics | None = None
     settle_many: WriteMany = field(init=False)
 
     def __post_init__(self) -> None:
@@ -93,9 +101,12 @@ class ProviderHandler:
 
     async def __call__(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
         request_id = uuid.uuid4().hex
+        current_request_id.set(request_id)  # on this call's log lines (ops/logging.py)
         try:
             await self._handle(scope, receive, send, request_id)
         except Rejection as rej:
+            if self.ctx.metrics is not None:
+                self.ctx.metrics.requests.labels(self.route.provider, str(rej.status)).inc()
             await self._error(
                 send, request_id, rej.status, rej.error_type, rej.message, rej.headers
             )
@@ -147,6 +158,10 @@ class ProviderHandler:
         unusable = key.usable_at(int(now.timestamp() * 1_000_000))
         if unusable:
             raise Rejection(401, "authentication_error", unusable)
+        limited = ctx.limits.admit(key)
+        if limited is not None:
+            raise Rejection(429, "rate_limit_exceeded", limited.message,
+                            {"retry-after": str(limited.retry_after_s)})
         try:
             who = resolve(key, headers)
             info = route.adapter.read_request(method, subpath, headers, body)
@@ -188,18 +203,40 @@ class ProviderHandler:
 
     async def _reserve(self, event: UsageEvent, who: Attribution, now: datetime) -> None:
         ctx = self.ctx
-        await ctx.budgets.refresh()
-        holds = ctx.budgets.holds(who.scopes(), now) if not ctx.budgets.empty else []
         try:
-            refusal: reservations.Refusal | None = await ctx.writer.submit_many(
-                reservations.reserve_many, (event, holds)
+            await ctx.budgets.refresh()
+        except Exception:  # the store is away: budgets as last read; the reservation decides
+            log.debug("budgets not refreshed", exc_info=True)
+        holds = ctx.budgets.holds(who.scopes(), now) if not ctx.budgets.empty else []
+        # fail_open: what the journal keeps if the store cannot take the reservation
+        # (made now, before the writer touches the event).
+        journal = reservation_record(event, holds) if ctx.writer.journal is not None else None
+        try:
+            refusal: reservations.Refusal | Journaled | None = await ctx.writer.submit_many(
+                reservations.reserve_many, (event, holds), journal=journal
             )
-        except WriteFailed:
+        except WriteFailed as exc:
+            if ctx.metrics is not None:
+                ctx.metrics.store_refusals.labels("refused").inc()
+            log.warning("reservation not recorded (%s): call refused", exc)
+            why = "unreachable" if exc.unreachable else "unavailable"
             raise Rejection(
-                503, "api_error", "the ledger is unavailable; the call was not forwarded"
+                503, "api_error",
+                f"the ledger store is {why}; the call was not forwarded (retry later)",
+                {"retry-after": "5"},
             ) from None
+        if isinstance(refusal, Journaled):  # forwarded with budgets unchecked (fail_open)
+            if ctx.metrics is not None:
+                ctx.metrics.store_refusals.labels("journaled").inc()
+                ctx.metrics.in_flight.inc()
+            return
         if holds and refusal is None:  # every hold's counter was opened or found
             ctx.budgets.mark_opened(holds)
+        if ctx.metrics is not None:
+            if refusal is None:
+                ctx.metrics.in_flight.inc()
+            else:
+                ctx.metrics.blocked.labels(event.provider).inc()
         if refusal is not None:
             reset = ctx.budgets.reset_at(refusal.hold.budget_id, now)
             extra = {}
@@ -222,7 +259,16 @@ class ProviderHandler:
         done = settled(self.ctx.catalog, event, info, metered, status, latency)
         if routed is not None:
             account(self.ctx.catalog, done, info, routed.decision, routed.fallback)
-        self.ctx.writer.submit_many_nowait(self.ctx.settle_many, done)
+        if self.ctx.writer.is_journaled(done.id):  # reserved in the journal: settled there
+            self.ctx.writer.journal_nowait(settlement_record(done))
+        else:
+            self.ctx.writer.submit_many_nowait(self.ctx.settle_many, done)
+        self.ctx.limits.charge(done.key_id, done.usage)
+        if self.ctx.metrics is not None:
+            m = self.ctx.metrics
+            m.settled(done)
+            m.requests.labels(done.provider, str(status)).inc()
+            m.latency.labels(done.provider).observe(time.perf_counter() - started)
         if self.ctx.spans is not None:
             self.ctx.spans(done)
         return done
@@ -250,6 +296,8 @@ class ProviderHandler:
         out_body = info.body or body
         up_headers = route.headers_for(method, url, headers, out_body)
         nothing = Metered(Usage(), info.model)
+        if self.ctx.metrics is not None:
+            self.ctx.metrics.added.labels(route.provider).observe(time.perf_counter() - started)
         try:
             response = await route.session.request(
                 method,

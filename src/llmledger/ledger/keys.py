@@ -19,6 +19,7 @@ from llmledger.ledger import schema
 
 KEY_PREFIX = "llk_"
 _SHOWN_PREFIX_LEN = 12
+MAX_RATE_LIMIT = 10**12
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,10 @@ class VirtualKey:
     created_us: int
     expires_us: int | None
     revoked_us: int | None
+    rpm_limit: int | None = None
+    """Requests per minute this key may make (per gateway replica); None: no limit."""
+    tpm_limit: int | None = None
+    """Tokens (input + output) per minute (per gateway replica); None: no limit."""
 
     def allows_model(self, model: str) -> bool:
         if not self.allowed_models or not model:
@@ -59,6 +64,9 @@ class VirtualKey:
             "allowed_models": list(self.allowed_models),
             "allow_attribution_headers": self.allow_attribution_headers,
             "revoked": self.revoked_us is not None,
+            "expires_us": self.expires_us,
+            "rpm_limit": self.rpm_limit,
+            "tpm_limit": self.tpm_limit,
         }
 
 
@@ -85,6 +93,8 @@ def _row_to_key(row: object) -> VirtualKey:
         created_us=r["created_us"],
         expires_us=r["expires_us"],
         revoked_us=r["revoked_us"],
+        rpm_limit=r["rpm_limit"],
+        tpm_limit=r["tpm_limit"],
     )
 
 
@@ -99,10 +109,15 @@ def create_key(
     allow_attribution_headers: bool = False,
     expires_us: int | None = None,
     secret: str | None = None,
+    rpm_limit: int | None = None,
+    tpm_limit: int | None = None,
 ) -> tuple[VirtualKey, str]:
     """Issue a key; returns it and its secret (shown once, never stored)."""
     if not department:
         raise ValueError("a key needs a department")
+    for label, limit in (("requests per minute", rpm_limit), ("tokens per minute", tpm_limit)):
+        if limit is not None and not 1 <= limit <= MAX_RATE_LIMIT:
+            raise ValueError(f"{label}: between 1 and {MAX_RATE_LIMIT}")
     if agent and not project:
         raise ValueError("a key for an agent needs its project")
     secret = secret or new_secret()
@@ -121,6 +136,8 @@ def create_key(
             allow_attribution_headers=allow_attribution_headers,
             created_us=now_us,
             expires_us=expires_us,
+            rpm_limit=rpm_limit,
+            tpm_limit=tpm_limit,
         )
     )
     key = find_by_id(conn, key_id)

@@ -270,8 +270,12 @@ def settle_many(conn: Connection, events: Sequence[UsageEvent], zone: ZoneInfo) 
     ids = [ev.id for ev in events]
     for i in range(0, len(ids), _IN_CHUNK):
         chunk = ids[i:i + _IN_CHUNK]
+        # FOR UPDATE (PostgreSQL; SQLite has one writer): another replica settling the
+        # same reservation (the lease) waits here, then finds it closed, so the check and
+        # the executemany below cannot both settle it.
         open_ids.update(conn.execute(select(e.c.id).where(
-            e.c.id.in_(chunk), e.c.status == EventStatus.RESERVED.value)).scalars())
+            e.c.id.in_(chunk), e.c.status == EventStatus.RESERVED.value)
+            .order_by(e.c.id).with_for_update()).scalars())
     todo: list[UsageEvent] = []
     done: list[bool] = []
     for ev in events:  # an event listed twice is settled once, as one by one would
@@ -350,20 +354,28 @@ def _settle_sql(conn: Connection, names: list[str]) -> str:
             f"WHERE id = {mark} AND status = '{EventStatus.RESERVED.value}'")
 
 
-def settle_abandoned(conn: Connection, zone: ZoneInfo, older_than_us: int) -> int:
-    """Settle reservations opened before `older_than_us` at their reserved amount.
+def settle_abandoned(
+    conn: Connection, zone: ZoneInfo, older_than_us: int, *, limit: int | None = None
+) -> int:
+    """Settle reservations opened before `older_than_us` at their reserved amount;
+    returns how many this call settled (at most `limit`).
 
     Spend is never under-counted: the whole reserved amount is booked (as output tokens
-    of unknown split would be a guess), flagged ``unsettled``.
+    of unknown split would be a guess), flagged ``unsettled``. Safe to run from several
+    replicas at once: on PostgreSQL rows another transaction holds are skipped, and
+    `settle` books an event only while it is still ``reserved``.
     """
     e = schema.events
-    rows = (
-        conn.execute(
-            select(e).where(e.c.status == EventStatus.RESERVED.value, e.c.ts_us < older_than_us)
-        )
-        .mappings()
-        .all()
+    stmt = (
+        select(e)
+        .where(e.c.status == EventStatus.RESERVED.value, e.c.ts_us < older_than_us)
+        .order_by(e.c.id)
+        .with_for_update(skip_locked=True)
     )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    rows = conn.execute(stmt).mappings().all()
+    count = 0
     for r in rows:
         event = UsageEvent(
             id=r["id"],
@@ -385,5 +397,5 @@ def settle_abandoned(conn: Connection, zone: ZoneInfo, older_than_us: int) -> in
             reserved_nanos=r["reserved_nanos"],
             detail="settled at its reserved amount: the real usage was never seen",
         )
-        settle(conn, event, zone)
-    return len(rows)
+        count += settle(conn, event, zone)
+    return count

@@ -8,13 +8,14 @@ and row locks. Callers get connections inside a transaction from `write()` and `
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.pool import QueuePool
 
 from llmledger.ledger import migrate
@@ -22,6 +23,10 @@ from llmledger.ledger import migrate
 
 class StoreError(RuntimeError):
     """The store cannot be opened or used."""
+
+
+#: Serialises schema migrations across processes sharing a PostgreSQL store.
+_MIGRATION_LOCK = 7_441_230_001
 
 
 def normalise_url(url: str) -> str:
@@ -48,7 +53,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class Store:
     """The ledger's database. Create with `Store.open`; close with `close`."""
 
-    def __init__(self, url: str, zone: ZoneInfo, *, pool_size: int = 8) -> None:
+    def __init__(
+        self,
+        url: str,
+        zone: ZoneInfo,
+        *,
+        pool_size: int = 8,
+        connect_timeout_s: float = 5,
+        statement_timeout_s: float = 0,
+    ) -> None:
         self.url = normalise_url(url)
         self.zone = zone
         self.dialect = "postgresql" if self.url.startswith("postgresql") else "sqlite"
@@ -61,14 +74,46 @@ class Store:
                 event.listen(engine, "connect", _sqlite_pragmas)
                 event.listen(engine, "begin", _beginner(begin))
         else:
+            # Bounded waits, so an unreachable or stuck server is an error in seconds (the
+            # gateway answers 503 or journals), never a hang; keepalives notice a dead peer.
+            connect_args: dict[str, Any] = {
+                "connect_timeout": max(1, int(connect_timeout_s)),
+                "keepalives": 1,
+                "keepalives_idle": 10,
+                "keepalives_interval": 5,
+                "keepalives_count": 3,
+            }
+            if statement_timeout_s > 0:
+                connect_args["options"] = (
+                    f"-c statement_timeout={int(statement_timeout_s * 1000)}"
+                )
             self._writer = create_engine(
-                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                self.url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                pool_timeout=max(1.0, connect_timeout_s),
+                connect_args=connect_args,
             )
             self._reader = self._writer
 
     @classmethod
-    def open(cls, url: str, zone: ZoneInfo, *, pool_size: int = 8) -> Store:
-        return cls(url, zone, pool_size=pool_size)
+    def open(
+        cls,
+        url: str,
+        zone: ZoneInfo,
+        *,
+        pool_size: int = 8,
+        connect_timeout_s: float = 5,
+        statement_timeout_s: float = 0,
+    ) -> Store:
+        return cls(
+            url,
+            zone,
+            pool_size=pool_size,
+            connect_timeout_s=connect_timeout_s,
+            statement_timeout_s=statement_timeout_s,
+        )
 
     def _check_sqlite_path(self) -> None:
         path = self.url.split("sqlite:///", 1)[-1]
@@ -99,7 +144,26 @@ class Store:
                 yield conn
 
     def upgrade(self) -> None:
-        migrate.upgrade(self)
+        """Migrate the schema; on PostgreSQL one process at a time (replicas starting
+        together, or `llmledger db upgrade` run while they serve, wait for each other)."""
+        if self.dialect == "sqlite":
+            migrate.upgrade(self)
+            return
+        with self._writer.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK})
+            conn.commit()
+            try:
+                migrate.upgrade(self)
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK})
+                conn.commit()
+
+    def ping(self) -> float:
+        """Seconds a trivial query takes; raises when the store cannot be reached."""
+        started = time.perf_counter()
+        with self.read() as conn:
+            conn.execute(text("SELECT 1"))
+        return time.perf_counter() - started
 
     def close(self) -> None:
         self._writer.dispose()

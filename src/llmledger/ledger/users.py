@@ -92,6 +92,18 @@ def list_users(conn: Connection) -> list[User]:
     return [_user(r) for r in conn.execute(select(schema.users).order_by(schema.users.c.email))]
 
 
+def disable_user(conn: Connection, email: str) -> User | None:
+    """Disable an active user (their sessions end at once); None if there is none."""
+    u = schema.users
+    row = conn.execute(
+        select(u).where(u.c.email == email.strip().lower(), ~u.c.disabled)
+    ).first()
+    if row is None:
+        return None
+    conn.execute(update(u).where(u.c.id == row._mapping["id"]).values(disabled=True))
+    return _user(row)
+
+
 def authenticate(
     conn: Connection, email: str, password: str, hasher: PasswordHasher | None = None
 ) -> User | None:

@@ -4,6 +4,16 @@ The gateway's event loop never blocks on the database: it queues a write and, wh
 must know the outcome (a reservation, which has to be durable before the call goes
 upstream), awaits it. Writes queued while a transaction runs are committed together in
 the next one. A write that fails is retried alone so it cannot sink its batch-mates.
+
+When the store cannot be reached, a batch is not split (each retry would wait for the
+same timeout): writes someone awaits fail at once with `WriteFailed` (``unreachable``),
+and writes nobody awaits (settlements) are kept and retried for ``retry_for_s`` seconds.
+
+With a `Journal` (``store.unreachable = "fail_open"``), an awaited write that carries a
+journal record (a reservation) is appended to the journal instead, one fsync per batch,
+and answered `Journaled`; while the store stays unreachable such writes go to the journal
+directly, and the settlements of journaled calls always do. A probe (`Store.ping`) every
+``probe_s`` notices the store's return, and the journal is then replayed into it.
 """
 
 from __future__ import annotations
@@ -12,12 +22,15 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection
+from sqlalchemy import exc as sa_exc
 
+from llmledger.ledger.journal import Journal, Journaled, Record
 from llmledger.ledger.store import Store
 
 T = TypeVar("T")
@@ -35,6 +48,11 @@ class _Job(Generic[T]):
     loop: asyncio.AbstractEventLoop | None
     many: WriteMany | None = None
     item: Any = None
+    #: When the store was first found unreachable for this write (monotonic seconds).
+    failing_since: float | None = None
+    #: What to append to the journal if the store cannot take this write (fail_open);
+    #: a job with neither `op` nor `many` only appends it.
+    journal: Record | None = None
 
 
 _STOP = object()
@@ -43,9 +61,24 @@ _STOP = object()
 class LedgerWriter:
     """Owns all writes of one process. `start` it, `submit` writes, `close` to drain."""
 
-    def __init__(self, store: Store, *, max_batch: int = 512) -> None:
+    def __init__(
+        self, store: Store, *, max_batch: int = 512, retry_for_s: float = 120.0,
+        journal: Journal | None = None, probe_s: float = 1.0,
+    ) -> None:
         self.store = store
+        #: The fail_open journal; None: fail closed.
+        self.journal = journal
+        self.probe_s = probe_s
+        self._next_probe = 0.0
+        #: Reservations written to the journal by this process (cumulative).
+        self.journaled = 0
         self.max_batch = max_batch
+        self.retry_for_s = retry_for_s
+        #: Writes nobody awaits, kept while the store is unreachable: (due, job).
+        self._retry: list[tuple[float, _Job[Any]]] = []
+        #: True from a failure to reach the store until the next successful commit.
+        self.unreachable = False
+        self.dropped = 0
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="llmledger-writer", daemon=True)
         self._pending = 0
@@ -59,6 +92,11 @@ class LedgerWriter:
     def depth(self) -> int:
         """Writes queued and not yet committed."""
         return self._pending
+
+    @property
+    def retrying(self) -> int:
+        """Writes kept for retry while the store is unreachable."""
+        return len(self._retry)
 
     async def submit(self, op: Callable[[Connection], T]) -> T:
         """Queue `op` and wait until its transaction has committed; returns its result."""
@@ -75,14 +113,27 @@ class LedgerWriter:
         """Queue `op` without waiting (errors are logged)."""
         self._put(_Job(op, None, None))
 
-    async def submit_many(self, many: WriteMany, item: Any) -> Any:
+    async def submit_many(
+        self, many: WriteMany, item: Any, *, journal: Record | None = None
+    ) -> Any:
         """Queue `item` to be written by ``many(conn, items)`` together with the other
         items queued for the same `many` in the same transaction (one executemany
-        instead of a statement each); waits for the commit and returns its result."""
+        instead of a statement each); waits for the commit and returns its result.
+
+        With a `journal` record and a journal (fail_open), a store that cannot be reached
+        makes the record appended (fsynced) instead, and the result is `Journaled`."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._put(_Job(None, future, loop, many, item))
+        self._put(_Job(None, future, loop, many, item, journal=journal))
         return await future
+
+    def is_journaled(self, event_id: str) -> bool:
+        """True when `event_id`'s reservation is in the journal, not yet settled."""
+        return self.journal is not None and self.journal.is_open(event_id)
+
+    def journal_nowait(self, record: Record) -> None:
+        """Append `record` (a journaled call's settlement) to the journal, not waiting."""
+        self._put(_Job(None, None, None, journal=record))
 
     def submit_many_nowait(self, many: WriteMany, item: Any) -> None:
         """`submit_many` without waiting (errors are logged)."""
@@ -102,11 +153,19 @@ class LedgerWriter:
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            first = self._queue.get()
+            due = self._due_retries()
+            self._probe()
+            try:
+                first = self._queue.get(timeout=0.25 if self._retry or self._probing else None)
+            except queue.Empty:
+                first = None
             if first is _STOP:
-                break
-            batch = [first]
-            while len(batch) < self.max_batch:
+                stopping = True
+                first = None
+            batch = due + ([first] if first is not None else [])
+            if not batch:
+                continue
+            while not stopping and len(batch) < self.max_batch:
                 try:
                     nxt = self._queue.get_nowait()
                 except queue.Empty:
@@ -115,15 +174,121 @@ class LedgerWriter:
                     stopping = True
                     break
                 batch.append(nxt)
-            self._commit(batch)
+            self._write(batch)
             with self._lock:
-                self._pending -= len(batch)
+                self._pending -= len(batch) - len(due)
+        leftover, self._retry = self._retry, []
+        for _, job in leftover:  # stopping: one last attempt each
+            self._write([job])
+        if self.journal is not None:
+            self._next_probe = 0.0
+            self._probe()  # stopping: replay what the store can take now
+            self.journal.close()
+
+    @property
+    def _probing(self) -> bool:
+        return self.journal is not None and (self.unreachable or self.journal.wants_replay)
+
+    def _probe(self) -> None:
+        """Every `probe_s` while the store is away or the journal holds records: ping the
+        store; when it answers, replay the journal into it."""
+        journal = self.journal
+        if journal is None or not self._probing or time.monotonic() < self._next_probe:
+            return
+        self._next_probe = time.monotonic() + self.probe_s
+        try:
+            self.store.ping()
+        except Exception as exc:
+            if not self.unreachable:
+                log.error("the store is unreachable: %s", type(exc).__name__)
+            self.unreachable = True
+            return
+        if self.unreachable:
+            log.warning("the store is reachable again")
+        self.unreachable = False
+        if journal.wants_replay:
+            try:
+                journal.replay(self.store)
+            except Exception:  # the store went away again, mid-replay: the next probe
+                log.exception("journal replay failed; it will be tried again")
+
+    def _write(self, batch: list[_Job[Any]]) -> None:
+        """Journal what must be journaled, commit the rest."""
+        if self.journal is None:
+            self._commit(batch)
+            return
+        direct: list[_Job[Any]] = []
+        rest: list[_Job[Any]] = []
+        for job in batch:
+            only_journal = job.op is None and job.many is None
+            if job.journal is not None and (only_journal or self.unreachable):
+                direct.append(job)
+            else:
+                rest.append(job)
+        if direct:
+            self._append(direct)
+        if rest:
+            self._commit(rest)
+
+    def _append(self, jobs: list[_Job[Any]]) -> None:
+        assert self.journal is not None
+        try:
+            self.journal.append([job.journal for job in jobs if job.journal is not None])
+        except OSError:
+            self.failures += 1
+            log.exception("the fail_open journal could not be written")
+            for job in jobs:
+                if job.future is None:
+                    self.dropped += 1
+                self._deliver_error(job, unreachable=True)
+            return
+        reservations = sum(1 for job in jobs if job.future is not None)
+        if reservations and not self.journaled:
+            log.error("failing open: calls are journaled and forwarded, budgets not enforced")
+        self.journaled += reservations
+        self._deliver_results(jobs, [Journaled()] * len(jobs))
+
+    def _due_retries(self) -> list[_Job[Any]]:
+        if not self._retry:
+            return []
+        now = time.monotonic()
+        due = [job for at, job in self._retry if at <= now]
+        self._retry = [(at, job) for at, job in self._retry if at > now]
+        return due
+
+    def _keep_or_fail(self, batch: list[_Job[Any]]) -> None:
+        """The store is unreachable: fail the awaited writes, keep the others."""
+        now = time.monotonic()
+        journaled: list[_Job[Any]] = []
+        for job in batch:
+            if job.future is not None and job.journal is not None and self.journal is not None:
+                journaled.append(job)
+                continue
+            if job.future is not None:
+                self._deliver_error(job, unreachable=True)
+                continue
+            if job.failing_since is None:
+                job.failing_since = now
+            if now - job.failing_since < self.retry_for_s:
+                self._retry.append((now + 1.0, job))
+            else:
+                self.dropped += 1
+                log.error("ledger write dropped after %.0fs of store outage", self.retry_for_s)
+        if journaled:
+            self._append(journaled)
 
     def _commit(self, batch: list[_Job[Any]]) -> None:
         try:
             with self.store.write() as conn:
                 results = _run(conn, batch)
-        except Exception:
+        except Exception as exc:
+            if _is_unreachable(exc, self.store.dialect):
+                if not self.unreachable:
+                    log.error("the store is unreachable: %s", type(exc).__name__)
+                self.unreachable = True
+                self.failures += 1
+                self._keep_or_fail(batch)
+                return
             if len(batch) == 1:
                 self.failures += 1
                 log.exception("ledger write failed")
@@ -132,6 +297,13 @@ class LedgerWriter:
             for job in batch:  # retry alone: one bad write must not fail the others
                 self._commit([job])
             return
+        if self.unreachable:
+            log.warning("the store is reachable again")
+        self.unreachable = False
+        self._deliver_results(batch, results)
+
+    @staticmethod
+    def _deliver_results(batch: list[_Job[Any]], results: list[Any]) -> None:
         # One wake-up per event loop for the whole batch, not one per waiting write.
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
         for job, result in zip(batch, results, strict=True):
@@ -144,10 +316,17 @@ class LedgerWriter:
                 pass
 
     @staticmethod
-    def _deliver_error(job: _Job[Any]) -> None:
+    def _deliver_error(job: _Job[Any], *, unreachable: bool = False) -> None:
         if job.future is not None and job.loop is not None:
-            error = WriteFailed("the ledger write failed; see the server log")
-            job.loop.call_soon_threadsafe(_set_exception, job.future, error)
+            error = WriteFailed(
+                "the store is unreachable" if unreachable
+                else "the ledger write failed; see the server log",
+                unreachable=unreachable,
+            )
+            try:
+                job.loop.call_soon_threadsafe(_set_exception, job.future, error)
+            except RuntimeError:  # that loop is closed: nobody waits any more
+                pass
 
 
 def _run(conn: Connection, batch: list[_Job[Any]]) -> list[Any]:
@@ -168,6 +347,32 @@ def _run(conn: Connection, batch: list[_Job[Any]]) -> list[Any]:
 
 class WriteFailed(RuntimeError):
     """A queued write could not be committed."""
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        #: True when the store could not be reached (not a bad write).
+        self.unreachable = unreachable
+
+
+#: SQLSTATE classes meaning "the server is gone or refusing", not "this write is bad":
+#: connection exceptions (08), operator intervention (57P01-57P05: shutdown, cannot
+#: connect now), and a statement cancelled by statement_timeout (57014).
+_GONE_STATES = ("08", "57P", "57014")
+
+
+def _is_unreachable(exc: BaseException, dialect: str) -> bool:
+    if isinstance(exc, sa_exc.TimeoutError):  # no pooled connection came in time
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if dialect == "sqlite":
+        return "database is locked" in str(exc.orig)
+    state = getattr(exc.orig, "sqlstate", None)
+    if state is None:  # psycopg: the connection itself failed
+        return isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+    return str(state).startswith(_GONE_STATES)
 
 
 def _set_results(done: list[tuple[asyncio.Future[Any], Any]]) -> None:

@@ -25,6 +25,17 @@ class RequestError(Exception):
         self.message = message
 
 
+#: Headers that describe the caller's network path (its address, the host and URL it
+#: asked for through proxies). Never sent upstream: the upstream host comes only from the
+#: settings, and the caller's address is not the provider's business.
+CLIENT_NETWORK_HEADERS = frozenset(
+    {
+        "forwarded", "via", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
+        "x-forwarded-port", "x-forwarded-prefix", "x-real-ip", "x-original-url",
+        "x-rewrite-url", "x-original-host", "x-host", "true-client-ip", "cf-connecting-ip",
+    }
+)
+
 @dataclass(frozen=True, slots=True)
 class UpstreamRequest:
     """What the gateway sends upstream: the path below the provider's base URL."""

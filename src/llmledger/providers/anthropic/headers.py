@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from llmledger.providers.base import CLIENT_NETWORK_HEADERS
+
 #: The API version sent when the caller sent none (the API requires one).
 DEFAULT_VERSION = "2023-06-01"
 
@@ -18,7 +20,7 @@ DROPPED = frozenset(
         "authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie", "set-cookie",
         "x-department", "x-project", "x-agent", "x-end-user",
     }
-)
+) | CLIENT_NETWORK_HEADERS
 
 
 def client_key(headers: Mapping[str, str]) -> str | None:

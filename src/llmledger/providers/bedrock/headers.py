@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from llmledger.providers.base import CLIENT_NETWORK_HEADERS
+
 #: Hop-by-hop headers, headers the HTTP client sets itself, the caller's credentials
 #: and signature, and the gateway's attribution headers never go upstream.
 #: ``accept-encoding`` is dropped so the meter reads what Bedrock sends uncompressed.
@@ -34,7 +36,7 @@ DROPPED = frozenset(
         "x-agent",
         "x-end-user",
     }
-)
+) | CLIENT_NETWORK_HEADERS
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from llmledger.providers.base import CLIENT_NETWORK_HEADERS
+
 #: Never forwarded: hop-by-hop headers (RFC 9110 7.6.1), what the HTTP client sets
 #: itself, the caller's credentials and cookies, and the gateway's attribution headers.
 #: ``accept-encoding`` is left to the gateway's client so the meter reads plain bytes;
@@ -17,7 +19,7 @@ DROPPED = frozenset(
         "x-department", "x-project", "x-agent", "x-end-user",
         "openai-organization", "openai-project",
     }
-)
+) | CLIENT_NETWORK_HEADERS
 
 
 def bearer(headers: Mapping[str, str]) -> str | None:

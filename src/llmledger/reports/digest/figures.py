@@ -27,6 +27,7 @@ from llmledger.ledger import queries
 from llmledger.money import format_usd, nanos_to_usd, usd_to_nanos
 from llmledger.reports.digest.movers import Change, Mover, movers
 from llmledger.reports.weeks import Week
+from llmledger.roi.figures import OutcomeChange, cost_per_outcome_changes
 from llmledger.settings import Settings
 
 
@@ -154,6 +155,8 @@ class DigestFigures:
     budgets_as_of: datetime
     late: bool = False
     notes: list[str] = field(default_factory=list)
+    outcome_changes: list[OutcomeChange] = field(default_factory=list)
+    """The biggest week-over-week changes in cost per outcome (see llmledger.roi)."""
 
     @property
     def scope(self) -> str:
@@ -184,6 +187,7 @@ class DigestFigures:
                 "departments": [m.as_json() for m in self.department_movers],
                 "projects": [m.as_json() for m in self.project_movers],
             },
+            "cost_per_outcome_changes": [c.as_json() for c in self.outcome_changes],
             "dashboard_url": self.dashboard_url,
             "notes": self.notes,
         }
@@ -293,4 +297,6 @@ def build_digest(
         project_movers=moved.projects,
         dashboard_url=opts.dashboard_url,
         budgets_as_of=as_of,
+        outcome_changes=cost_per_outcome_changes(conn, this_week, last_week, flt,
+                                                 limit=opts.movers),
     )

@@ -1,8 +1,10 @@
 """Dependencies of the admin API, as types (tests swap them, nothing is patched).
 
-The API accepts the Bearer admin token (automation) or a dashboard session cookie (the
-pages' own charts and scripts). A session's unsafe calls carry its CSRF token in
-``X-CSRF-Token``; what a session may do depends on its user's role.
+The API accepts a Bearer token (the bootstrap ``LLMLEDGER_ADMIN_TOKEN``, or an API token
+from ``llmledger tokens create`` with a role and, for owners, a scope) or a dashboard
+session cookie (the pages' own charts and scripts). A session's unsafe calls carry its
+CSRF token in ``X-CSRF-Token``; what a caller may do depends on its role, the same rules
+for users and tokens.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
+from llmledger.ledger.tokens import TOKEN_PREFIX, find_active
 from llmledger.ledger.users import Role, get_user
 from llmledger.runtime import Runtime
 from llmledger.web.auth.principal import TOKEN_ADMIN, Principal
@@ -28,13 +31,27 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def _bearer_ok(request: Request, runtime: Runtime) -> bool:
-    auth = request.headers.get("authorization", "")
-    scheme, _, token = auth.partition(" ")
+def _bearer(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _bearer_ok(token: str, runtime: Runtime) -> bool:
     expected = runtime.settings.admin_token
-    if scheme.lower() == "bearer" and token and expected is not None:
-        return hmac.compare_digest(token.strip().encode(), expected.get_secret_value().encode())
+    if token and expected is not None:
+        return hmac.compare_digest(token.encode(), expected.get_secret_value().encode())
     return False
+
+
+def token_principal(token: str, runtime: Runtime) -> Principal | None:
+    """The principal of an API token (``lla_...``), unless it is unknown or revoked."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    with runtime.store.read() as conn:
+        found = find_active(conn, token)
+    if found is None:
+        return None
+    return Principal(found.actor, found.role, found.scope)
 
 
 def session_principal(request: Request, runtime: Runtime) -> Principal | None:
@@ -57,9 +74,20 @@ def csrf_ok(principal: Principal, token: str) -> bool:
 
 
 def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
-    """The caller: the Bearer admin token or a signed-in user (CSRF-checked when unsafe)."""
-    if _bearer_ok(request, runtime):
-        return TOKEN_ADMIN
+    """The caller: a Bearer token or a signed-in user (CSRF-checked when unsafe)."""
+    bearer = _bearer(request)
+    if bearer:
+        if _bearer_ok(bearer, runtime):
+            return TOKEN_ADMIN
+        by_token = token_principal(bearer, runtime)
+        if by_token is not None:
+            return by_token
+        if bearer.startswith(TOKEN_PREFIX):
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "this API token is unknown or revoked",
+                headers={"www-authenticate": "Bearer"},
+            )
     principal = session_principal(request, runtime)
     if principal is None:
         raise HTTPException(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -21,6 +23,11 @@ class KeyRequest(BaseModel):
     name: str = Field("", max_length=200)
     allowed_models: list[str] = Field(default_factory=list, max_length=100)
     allow_attribution_headers: bool = False
+    expires_in_days: int | None = Field(None, ge=1, le=36500)
+    rpm_limit: int | None = Field(None, ge=1, le=keys.MAX_RATE_LIMIT)
+    """Requests per minute (per gateway replica)."""
+    tpm_limit: int | None = Field(None, ge=1, le=keys.MAX_RATE_LIMIT)
+    """Tokens per minute (per gateway replica)."""
 
 
 @router.post("", status_code=201)
@@ -39,6 +46,10 @@ async def create(body: KeyRequest, runtime: RuntimeDep, actor: AdminDep) -> dict
                 name=body.name,
                 allowed_models=tuple(body.allowed_models),
                 allow_attribution_headers=body.allow_attribution_headers,
+                expires_us=None if body.expires_in_days is None
+                else time.time_ns() // 1000 + body.expires_in_days * 86_400_000_000,
+                rpm_limit=body.rpm_limit,
+                tpm_limit=body.tpm_limit,
             )
             record_change(conn, actor, "key.create", key.id, None, key.as_json())
         return {
@@ -65,9 +76,12 @@ async def list_all(runtime: RuntimeDep, _: AdminDep) -> dict[str, object]:
 async def revoke(key_id: str, runtime: RuntimeDep, actor: AdminDep) -> dict[str, object]:
     def write() -> bool:
         with runtime.store.write() as conn:
+            before = keys.find_by_id(conn, key_id)
             done = keys.revoke_key(conn, key_id)
-            if done:
-                record_change(conn, actor, "key.revoke", key_id, None, None)
+            if done and before is not None:
+                after = keys.find_by_id(conn, key_id)
+                record_change(conn, actor, "key.revoke", key_id, before.as_json(),
+                              after.as_json() if after else None)
             return done
 
     if not await run_in_threadpool(write):

@@ -19,11 +19,22 @@ from llmledger.web.api.deps import session_principal
 from llmledger.web.auth import routes as auth_routes
 from llmledger.web.auth.guard import SignInRequired, sign_in_url
 from llmledger.web.auth.sessions import SessionCodec
-from llmledger.web.pages import attribution, executive, extras, guardrails, organisation, requests
+from llmledger.web.pages import (
+    anomalies,
+    attribution,
+    executive,
+    extras,
+    guardrails,
+    organisation,
+    reconciliation,
+    requests,
+    roi,
+)
 from llmledger.web.pages.render import STATIC, make_templates, render
 
 PAGE_ROUTERS = (auth_routes.router, executive.router, organisation.router, attribution.router,
-                guardrails.router, requests.router, extras.router)
+                guardrails.router, requests.router, extras.router, roi.router,
+                reconciliation.router, anomalies.router)
 _MACHINE_PREFIXES = ("/api/", "/healthz", "/readyz", "/metrics", "/static/")
 
 

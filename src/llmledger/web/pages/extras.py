@@ -1,4 +1,4 @@
-"""``/savings``, ``/anomalies`` and ``/settings``."""
+"""``/savings`` and ``/settings``."""
 
 from __future__ import annotations
 
@@ -41,12 +41,6 @@ async def savings_page(
                "periods": presets.presets(runtime.today(), fy), "group_by": group_by,
                "groupings": GROUPINGS}
     return render(request, "savings.html", context, principal=principal)
-
-
-@router.get("/anomalies")
-async def anomalies_page(request: Request, runtime: RuntimeDep, principal: PageUser) -> Response:
-    organisation_only(principal)
-    return render(request, "anomalies.html", {}, principal=principal)
 
 
 def _redact(url: str | None) -> str:

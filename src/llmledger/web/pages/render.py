@@ -23,6 +23,8 @@ NAV = (
     ("/attribution", "Attribution", False),
     ("/guardrails", "Guardrails", False),
     ("/savings", "Savings", False),
+    ("/roi", "ROI", False),
+    ("/reconciliation", "Reconciliation", True),
     ("/anomalies", "Anomalies", True),
     ("/requests", "Requests", False),
     ("/settings", "Settings", True),

@@ -64,14 +64,59 @@
     };
   }
 
+  function hourlyDollars(v) {
+    var n = Number(v);
+    if (Math.abs(n) >= 100) { return dollars(n); }
+    return "$" + (Number.isInteger(n) ? String(n) : n.toFixed(2));
+  }
+
+  /* An anomaly's evidence: the observed hourly line (the 24 hours before included), the
+     anomalous hours shaded, their observed amounts in red and the expected ones dashed. */
+  function anomalyOption(spec) {
+    var observed = spec.observed.map(Number);
+    var flagged = spec.expected.map(function (v, i) { return v === null ? null : observed[i]; });
+    var first = spec.expected.findIndex(function (v) { return v !== null; });
+    var last = spec.expected.length - 1 - spec.expected.slice().reverse()
+      .findIndex(function (v) { return v !== null; });
+    var area = first < 0 ? [] : [[{xAxis: spec.labels[first]}, {xAxis: spec.labels[last]}]];
+    return {
+      animation: false,
+      grid: {left: 56, right: 16, top: 34, bottom: 28},
+      legend: {top: 0, right: 0, textStyle: {color: "#475569"}},
+      tooltip: {trigger: "axis", valueFormatter: function (v) {
+        return v === null || v === undefined || isNaN(v) ? "–" : tooltipMoney(v); }},
+      xAxis: {type: "category", data: spec.labels, boundaryGap: false, axisTick: {show: false},
+              axisLabel: {color: "#64748b", hideOverlap: true}},
+      yAxis: {type: "value", axisLabel: {formatter: hourlyDollars, color: "#64748b"},
+              splitLine: {lineStyle: {color: "#eef2f7"}}},
+      series: [
+        {name: spec.name, type: "line", data: observed, symbol: "none",
+         lineStyle: {width: 2, color: "#2563eb"}, itemStyle: {color: "#2563eb"},
+         areaStyle: {color: "rgba(37, 99, 235, 0.08)"},
+         markArea: {silent: true, itemStyle: {color: "rgba(220, 38, 38, 0.08)"}, data: area}},
+        {name: "Observed, anomalous hours", type: "line", data: flagged, symbol: "circle",
+         symbolSize: 7, lineStyle: {width: 2.5, color: "#dc2626"}, itemStyle: {color: "#dc2626"}},
+        {name: "Expected", type: "line", data: spec.expected.map(function (v) {
+          return v === null ? null : Number(v); }), symbol: "emptyCircle", symbolSize: 6,
+         lineStyle: {type: "dashed", width: 2, color: "#0f172a"}, itemStyle: {color: "#0f172a"}}
+      ]
+    };
+  }
+
+  function chartOption(spec) {
+    if (spec.kind === "trend") { return trendOption(spec); }
+    if (spec.kind === "anomaly") { return anomalyOption(spec); }
+    return stackedOption(spec);
+  }
+
   function initCharts(root) {
     if (typeof echarts === "undefined") { return; }
     var nodes = (root || document).querySelectorAll(".chart[data-chart]");
     nodes.forEach(function (el) {
-      if (el.dataset.ready) { return; }
+      if (el.dataset.ready || el.closest("[hidden]")) { return; }  // drawn when shown
       var spec = JSON.parse(el.dataset.chart);
       var chart = echarts.init(el, null, {renderer: "canvas"});
-      chart.setOption(spec.kind === "trend" ? trendOption(spec) : stackedOption(spec));
+      chart.setOption(chartOption(spec));
       el.dataset.ready = "1";
       charts.push(chart);
     });
@@ -102,9 +147,28 @@
     if (self) { setRow(self, open); }
   }
 
+  /* /anomalies: a row opens (or closes) the row of its evidence below it. */
+  function toggleAnomaly(row) {
+    var detail = row.nextElementSibling;
+    if (!detail || !detail.classList.contains("anomaly-detail")) { return; }
+    var open = detail.hidden;
+    detail.hidden = !open;
+    var button = row.querySelector("button.toggle");
+    if (button) {
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      button.textContent = open ? "\u25BE" : "\u25B8";
+    }
+    if (open) { initCharts(detail); }
+  }
+
   document.addEventListener("click", function (evt) {
     var t = evt.target;
     if (!(t instanceof Element)) { return; }
+    var anomaly = t.closest("tr.anomaly-row");
+    if (anomaly && !t.closest("a, input, select, textarea, form")) {
+      toggleAnomaly(anomaly);
+      return;
+    }
     var button = t.closest("button[data-toggle]");
     if (button) {
       toggle(button.dataset.toggle, button.getAttribute("aria-expanded") !== "true");
@@ -121,6 +185,8 @@
   });
 
   document.addEventListener("htmx:afterSwap", function (evt) { initCharts(evt.target); });
+  // an outerHTML swap (a changed anomaly row) replaces its target: look again from the top
+  document.addEventListener("htmx:afterSettle", function () { initCharts(document); });
   document.addEventListener("htmx:responseError", function (evt) {
     var source = evt.detail.elt;
     var doc = new DOMParser().parseFromString(evt.detail.xhr.responseText || "", "text/html");
