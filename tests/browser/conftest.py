@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
 
 from tests.services import missing
 from tests.web.conftest import fresh, populated_db, running  # noqa: F401  (fixtures)
@@ -39,7 +39,14 @@ class Console:
         self.errors: list[str] = []
         page.on("console", self._message)
         page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
-        page.on("requestfailed", lambda req: self.errors.append(f"failed: {req.url}"))
+        page.on("requestfailed", self._failed)
+
+    def _failed(self, request: Request) -> None:
+        # A request the browser abandoned because the page navigated away is not an error
+        # of the page (a favicon still loading when a link is followed, say).
+        if request.failure == "net::ERR_ABORTED":
+            return
+        self.errors.append(f"failed: {request.url} ({request.failure})")
 
     def _message(self, msg: ConsoleMessage) -> None:
         if msg.type == "error":

@@ -340,3 +340,21 @@ def test_usage_quantities_survive_the_journal_exactly(tmp_path: Path) -> None:
     journal.close()
     back = event_from_json(journal.read()[0]["event"])
     assert back == ev and to_us(back.ts) == to_us(ev.ts)
+
+
+def test_a_reservation_that_landed_anyway_is_settled_by_the_replay(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    # The reservation's COMMIT reached the store but its answer was lost: the writer
+    # journaled the call too. The replay settles the store's open row, once.
+    ev = reserved_event("landed")
+    with sqlite_store.write() as conn:
+        assert reservations.reserve(conn, reserved_event("landed"), []) is None
+    journal = Journal(tmp_path / "j.jsonl")
+    journal.append([reservation_record(ev, []), settlement_record(settled_event(ev))])
+    journal.close()
+    done = Journal(tmp_path / "j.jsonl").replay(sqlite_store)
+    assert (done.booked, done.duplicates) == (0, 1)
+    row = events(sqlite_store)["landed"]
+    assert row["status"] == "settled" and row["cost_nanos"] == 10_000_000
+    assert rollup_totals(sqlite_store) == (1, 10_000_000)

@@ -41,7 +41,7 @@ from llmledger.ledger.event import (
     from_us,
 )
 from llmledger.ledger.recording import record_events
-from llmledger.ledger.reservations import Hold
+from llmledger.ledger.reservations import Hold, settle_many
 from llmledger.ledger.store import Store
 from llmledger.usage import Usage, UsageType
 
@@ -240,18 +240,29 @@ class Journal:
         keep: list[Record] = []
         book: list[UsageEvent] = []
         holds: dict[str, list[tuple[str, int]]] = {}
+        rejected: list[Record] = []
         for event_id in dict.fromkeys([*reserved, *settled]):
             reservation = reserved.get(event_id)
-            if reservation is not None:
-                holds[event_id] = [(str(b), int(p)) for b, p in reservation["holds"]]
-            if event_id in settled:
-                book.append(event_from_json(settled[event_id]["event"]))
-            elif reservation is not None and self._in_flight(event_id, now_us):
-                keep.append(reservation)
-            elif reservation is not None:
-                book.append(unsettled(event_from_json(reservation["event"])))
+            try:
+                if reservation is not None:
+                    holds[event_id] = [(str(b), int(p)) for b, p in reservation["holds"]]
+                if event_id in settled:
+                    book.append(event_from_json(settled[event_id]["event"]))
+                elif reservation is not None and self._in_flight(event_id, now_us):
+                    keep.append(reservation)
+                elif reservation is not None:
+                    book.append(unsettled(event_from_json(reservation["event"])))
+            except (KeyError, TypeError, ValueError):
+                log.exception("journal %s: record of %s unreadable, set aside",
+                              self.path, event_id)
+                rejected += [r for r in (reservation, settled.get(event_id)) if r]
         with store.write() as conn:
             fresh = record_events(conn, book, store.zone)
+            # Already in the store: a reservation whose COMMIT was cut off yet landed
+            # (the writer journaled it, not knowing). Settle it if still open.
+            landed = [ev for ev in book if ev.id not in fresh]
+            if landed:
+                settle_many(conn, landed, store.zone)
             spend: dict[tuple[str, int], int] = {}
             for ev in book:
                 if ev.id in fresh and ev.cost_nanos:
@@ -262,6 +273,11 @@ class Journal:
                     {"_budget_id": b, "_period_start_us": p, "_spent": c}
                     for (b, p), c in sorted(spend.items())
                 ])
+        if rejected:  # kept for a human, never dropped
+            with self.path.with_name(self.path.name + ".rejected").open("ab") as out:
+                out.writelines(json.dumps(r).encode() + b"\n" for r in rejected)
+                out.flush()
+                os.fsync(out.fileno())
         self._rewrite(keep)
         with self._lock:
             for ev in book:

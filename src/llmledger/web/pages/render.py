@@ -25,7 +25,7 @@ NAV = (
     ("/savings", "Savings", False),
     ("/roi", "ROI", False),
     ("/reconciliation", "Reconciliation", True),
-    ("/anomalies", "Anomalies", True),
+    ("/anomalies", "Anomalies", False),
     ("/requests", "Requests", False),
     ("/settings", "Settings", True),
 )
