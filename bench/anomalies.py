@@ -79,25 +79,37 @@ def make_agents(rng: random.Random) -> list[Agent]:
     business = [0.15] * 12 + [0.6, 1.0, 1.0, 1.0, 0.9, 1.0, 1.0, 0.9, 0.7, 0.4, 0.25, 0.2]
     flat = [0.8 + 0.2 * rng.random() for _ in range(24)]
     batch = [1.0 if h < 6 else 0.1 for h in range(24)]
-    models = ["openai/gpt-4o-mini", "openai/gpt-4o", "anthropic/claude-sonnet-4-5",
-              "google/gemini-2.5-flash"]
+    models = [
+        "openai/gpt-4o-mini",
+        "openai/gpt-4o",
+        "anthropic/claude-sonnet-4-5",
+        "google/gemini-2.5-flash",
+    ]
     for d in ("Engineering", "Sales", "Marketing", "Finance"):
         for p in ("alpha", "beta", "gamma"):
             for a in ("bot-1", "bot-2", "bot-3"):
                 profile = rng.choices([business, flat, batch], [0.7, 0.2, 0.1])[0]
                 m1, m2 = rng.sample(models, 2)
                 split = rng.choice([1.0, 0.8, 0.6])
-                agents.append(Agent(
-                    d, p, a, f"k-{d[:3]}-{p}-{a}",
-                    rate=math.exp(rng.uniform(math.log(3), math.log(150))),
-                    cpc=math.exp(rng.uniform(math.log(2e6), math.log(5e7))),
-                    growth=rng.uniform(-0.2, 1.0),
-                    weekend=rng.uniform(0.15, 0.9),
-                    profile=profile,
-                    models=[(m1, split), (m2, 1 - split)] if split < 1 else [(m1, 1.0)],
-                    mix=[("input_tokens", 0.35), ("output_tokens", 0.55),
-                         ("cached_input_tokens", 0.10)],
-                ))
+                agents.append(
+                    Agent(
+                        d,
+                        p,
+                        a,
+                        f"k-{d[:3]}-{p}-{a}",
+                        rate=math.exp(rng.uniform(math.log(3), math.log(150))),
+                        cpc=math.exp(rng.uniform(math.log(2e6), math.log(5e7))),
+                        growth=rng.uniform(-0.2, 1.0),
+                        weekend=rng.uniform(0.15, 0.9),
+                        profile=profile,
+                        models=[(m1, split), (m2, 1 - split)] if split < 1 else [(m1, 1.0)],
+                        mix=[
+                            ("input_tokens", 0.35),
+                            ("output_tokens", 0.55),
+                            ("cached_input_tokens", 0.10),
+                        ],
+                    )
+                )
     return agents
 
 
@@ -124,8 +136,7 @@ def generate(agents: list[Agent], quarters: int, rng: random.Random) -> None:
         ag.calls, ag.cost, ag.moved_cost = calls, cost, [0] * quarters
 
 
-def inject(agents: list[Agent], quarters: int, per_kind: int,
-           rng: random.Random) -> list[Injected]:
+def inject(agents: list[Agent], quarters: int, per_kind: int, rng: random.Random) -> list[Injected]:
     out: list[Injected] = []
     busy: dict[str, list[tuple[int, int]]] = {}
     kinds = ["spend_spike", "runaway_agent", "modality_shift", "new_model"]
@@ -193,8 +204,7 @@ def _apply(inj: Injected, rng: random.Random) -> None:
     else:
         model = rng.choice(["openai/o3", "anthropic/claude-opus-4-1", "google/gemini-2.5-pro"])
         p, r = rng.uniform(0.05, 1.0), math.exp(rng.uniform(math.log(0.5), math.log(6)))
-        calls_s, cost_s = ag.extra_model.setdefault(
-            model, ([0] * len(ag.cost), [0] * len(ag.cost)))
+        calls_s, cost_s = ag.extra_model.setdefault(model, ([0] * len(ag.cost), [0] * len(ag.cost)))
         for q in span:
             moved = round(ag.calls[q] * p)
             if not moved or not ag.calls[q]:
@@ -209,7 +219,7 @@ def _apply(inj: Injected, rng: random.Random) -> None:
 
 
 def _hourly(values: list[int]) -> list[int]:
-    return [sum(values[i:i + Q_PER_H]) for i in range(0, len(values), Q_PER_H)]
+    return [sum(values[i : i + Q_PER_H]) for i in range(0, len(values), Q_PER_H)]
 
 
 def build_frame(agents: list[Agent], hours: int) -> Frame:
@@ -230,8 +240,9 @@ def build_frame(agents: list[Agent], hours: int) -> Frame:
         usual_models = [(m, share) for m, share in ag.models]
         base = [c - mv for c, mv in zip(ag.cost, ag.moved_cost, strict=True)]
         extra_u = {u: _hourly(v) for u, v in ag.extra_usage.items()}
-        base_h = _hourly([b - sum(v[q] for v in ag.extra_usage.values())
-                          for q, b in enumerate(base)])
+        base_h = _hourly(
+            [b - sum(v[q] for v in ag.extra_usage.values()) for q, b in enumerate(base)]
+        )
         for scope in scopes:
             add(scope, "q:cost", ag.cost, quarters)
             add(scope, "q:calls", ag.calls, quarters)
@@ -252,13 +263,17 @@ def build_frame(agents: list[Agent], hours: int) -> Frame:
     for scope, s in acc.items():
         kind = scope.partition(":")[0]
         scopes_out[scope] = ScopeSeries(
-            scope=scope, kind=kind, department=scope.partition(":")[2].split("/")[0],
+            scope=scope,
+            kind=kind,
+            department=scope.partition(":")[2].split("/")[0],
             parent=parent_of(scope),
-            cost=Series(s["cost"], s["q:cost"]), calls=Series(s["calls"], s["q:calls"]),
+            cost=Series(s["cost"], s["q:cost"]),
+            calls=Series(s["calls"], s["q:calls"]),
             usage={k[2:]: Series(v) for k, v in s.items() if k.startswith("u:")},
             model_cost={k[2:]: Series(v) for k, v in s.items() if k.startswith("m:")},
             model_calls={k[2:]: Series(v) for k, v in s.items() if k.startswith("c:")},
-            first_hour=0, owner=owners.get(scope),
+            first_hour=0,
+            owner=owners.get(scope),
         )
     return Frame(0, hours, scopes_out)
 
@@ -280,15 +295,15 @@ def run_detectors(frame: Frame, policy: Policy, hours: int) -> list[Detection]:
     for t in range(WARMUP_H, hours):
         for q in range(1, Q_PER_H + 1):
             full = q == Q_PER_H
-            flags: list[Flag] = evaluate(frame, t, policy, fraction=q / Q_PER_H,
-                                         hourly_only=not full)
+            flags: list[Flag] = evaluate(
+                frame, t, policy, fraction=q / Q_PER_H, hourly_only=not full
+            )
             now = t + q / Q_PER_H
             for f in flags:
                 ident = (f.family, f.scope, f.subject)
                 d = open_.get(ident)
                 if d is None or now - d.last > GAP_H:
-                    d = open_[ident] = Detection(f.kind, f.scope, now, now,
-                                                           f.description)
+                    d = open_[ident] = Detection(f.kind, f.scope, now, now, f.description)
                     out.append(d)
                 d.last = now
                 d.kinds.add(f.kind)
@@ -324,14 +339,19 @@ def _pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, int(p * len(s)))] if s else float("nan")
 
 
-def report(injected: list[Injected], detections: list[Detection], scopes: int,
-           hours: int, elapsed: float) -> None:
+def report(
+    injected: list[Injected], detections: list[Detection], scopes: int, hours: int, elapsed: float
+) -> None:
     months = scopes * (hours - WARMUP_H) / 730
-    print(f"{len(injected)} anomalies injected, {len(detections)} detections, "
-          f"{scopes} scopes x {(hours - WARMUP_H) / 730:.1f} months evaluated "
-          f"({months:.0f} scope-months), detectors ran in {elapsed:.0f}s")
-    head = (f"{'kind':<16}{'precision':>10}{'recall>20%':>12}{'n>20%':>7}{'recall all':>11}"
-            f"{'ttd p50':>9}{'ttd p95':>9}{'ttd max':>9}{'<=1h':>7}")
+    print(
+        f"{len(injected)} anomalies injected, {len(detections)} detections, "
+        f"{scopes} scopes x {(hours - WARMUP_H) / 730:.1f} months evaluated "
+        f"({months:.0f} scope-months), detectors ran in {elapsed:.0f}s"
+    )
+    head = (
+        f"{'kind':<16}{'precision':>10}{'recall>20%':>12}{'n>20%':>7}{'recall all':>11}"
+        f"{'ttd p50':>9}{'ttd p95':>9}{'ttd max':>9}{'<=1h':>7}"
+    )
     print(head)
     for kind in COMPATIBLE:
         inj = [i for i in injected if i.kind == kind]
@@ -342,9 +362,11 @@ def report(injected: list[Injected], detections: list[Detection], scopes: int,
         r_all = sum(i.detected_at is not None for i in inj) / len(inj) if inj else float("nan")
         ttd = [i.detected_at * 60 for i in big if i.detected_at is not None]
         within = sum(x <= 60 for x in ttd) / len(ttd) if ttd else float("nan")
-        print(f"{kind:<16}{precision:>10.3f}{r_big:>12.3f}{len(big):>7}{r_all:>11.3f}"
-              f"{_pct(ttd, 0.5):>7.0f}m{_pct(ttd, 0.95):>8.0f}m{max(ttd or [0]):>8.0f}m"
-              f"{within:>7.2f}")
+        print(
+            f"{kind:<16}{precision:>10.3f}{r_big:>12.3f}{len(big):>7}{r_all:>11.3f}"
+            f"{_pct(ttd, 0.5):>7.0f}m{_pct(ttd, 0.95):>8.0f}m{max(ttd or [0]):>8.0f}m"
+            f"{within:>7.2f}"
+        )
     false = [d for d in detections if not d.matched]
     print(f"false alarms: {len(false)} = {100 * len(false) / months:.2f} per 100 scope-months")
     by_kind: dict[str, int] = {}
@@ -355,8 +377,10 @@ def report(injected: list[Injected], detections: list[Detection], scopes: int,
         print(f"  false {d.kind} {d.scope} at h{d.first:.2f}-{d.last:.2f}: {d.description}")
     missed = [i for i in injected if i.impact * 5 > i.daily and i.detected_at is None]
     for i in missed[:12]:
-        print(f"  missed {i.kind} {i.agent.scope} at h{i.start_q // 4} "
-              f"for {(i.end_q - i.start_q) / 4:.2f}h impact {i.impact / max(i.daily, 1):.2f}d")
+        print(
+            f"  missed {i.kind} {i.agent.scope} at h{i.start_q // 4} "
+            f"for {(i.end_q - i.start_q) / 4:.2f}h impact {i.impact / max(i.daily, 1):.2f}d"
+        )
 
 
 def main() -> None:
@@ -373,8 +397,10 @@ def main() -> None:
     generate(agents, hours * Q_PER_H, rng)
     injected = inject(agents, hours * Q_PER_H, args.per_kind, rng)
     frame = build_frame(agents, hours)
-    print(f"generated {len(agents)} agents, {len(frame.scopes)} scopes, {args.days} days "
-          f"in {time.perf_counter() - t0:.0f}s")
+    print(
+        f"generated {len(agents)} agents, {len(frame.scopes)} scopes, {args.days} days "
+        f"in {time.perf_counter() - t0:.0f}s"
+    )
     t1 = time.perf_counter()
     detections = run_detectors(frame, Policy(args.sensitivity), hours)
     elapsed = time.perf_counter() - t1

@@ -73,8 +73,9 @@ def grow(store: Store, have: int, want: int) -> None:
             conn.exec_driver_sql("PRAGMA recursive_triggers=OFF")
             from sqlalchemy import text
 
-            conn.execute(text(_EVENTS), {"first": first, "last": last, "now_us": now_us,
-                                         "span": YEAR_S})
+            conn.execute(
+                text(_EVENTS), {"first": first, "last": last, "now_us": now_us, "span": YEAR_S}
+            )
             conn.execute(text(_USAGE), {"lo": f"bench-{first:011d}", "hi": f"bench-{last:011d}"})
         print(f"  {last + 1:,} events", file=sys.stderr, flush=True)
     started = time.perf_counter()
@@ -89,7 +90,7 @@ def views(deep_cursor: str) -> dict[str, str]:
     return {
         "summary": "/api/v1/summary",
         "costs dept x provider (12m)": f"/api/v1/costs?group_by=department,provider"
-                                       f"&from={year_ago}",
+        f"&from={year_ago}",
         "costs (month to date)": "/api/v1/costs?group_by=department",
         "hierarchy (month to date)": "/api/v1/hierarchy",
         "hierarchy (12m)": f"/api/v1/hierarchy?from={year_ago}",
@@ -130,7 +131,8 @@ def deep_cursor(store: Store) -> str:
 
     with store.read() as conn:
         row = conn.exec_driver_sql(
-            "SELECT ts_us, id FROM events ORDER BY ts_us LIMIT 1 OFFSET 1000").first()
+            "SELECT ts_us, id FROM events ORDER BY ts_us LIMIT 1 OFFSET 1000"
+        ).first()
     assert row is not None
     return encode_cursor(int(row[0]), str(row[1]))
 
@@ -166,8 +168,7 @@ def main() -> None:
     head = "".join(f"{f'{s:,} p50':>14}{f'{s:,} p95':>14}" for s in sizes)
     print(f"{'view (ms)':<30}{head}{'p95 ratio':>11}")
     for name in names:
-        cells = "".join(f"{results[s][name][0]:>14.1f}{results[s][name][1]:>14.1f}"
-                        for s in sizes)
+        cells = "".join(f"{results[s][name][0]:>14.1f}{results[s][name][1]:>14.1f}" for s in sizes)
         ratio = results[sizes[-1]][name][1] / results[sizes[0]][name][1]
         print(f"{name:<30}{cells}{ratio:>11.2f}")
 

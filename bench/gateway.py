@@ -41,18 +41,29 @@ UPSTREAM_CORE, PROXY_CORE, LOAD_CORE = 1, 0, 1
 
 # --- the instant upstream -------------------------------------------------------------
 
-_OPENAI_JSON = json.dumps({
-    "id": "chatcmpl-bench", "object": "chat.completion", "created": 1753550133,
-    "model": "gpt-4o-mini-2024-07-18",
-    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello!"},
-                 "finish_reason": "stop"}],
-    "usage": {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12},
-}).encode()
+_OPENAI_JSON = json.dumps(
+    {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion",
+        "created": 1753550133,
+        "model": "gpt-4o-mini-2024-07-18",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Hello!"},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12},
+    }
+).encode()
 
 
 def _sse_chunk(delta: dict[str, Any], usage: dict[str, int] | None = None) -> bytes:
     chunk: dict[str, Any] = {
-        "id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1753550133,
+        "id": "chatcmpl-bench",
+        "object": "chat.completion.chunk",
+        "created": 1753550133,
         "model": "gpt-4o-mini-2024-07-18",
         "choices": [{"index": 0, "delta": delta, "finish_reason": None}] if delta else [],
         "usage": usage,
@@ -67,23 +78,40 @@ _OPENAI_SSE = [
     _sse_chunk({}, {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12}),
     b"data: [DONE]\n\n",
 ]
-_ANTHROPIC_JSON = json.dumps({
-    "id": "msg_bench", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
-    "content": [{"type": "text", "text": "Hello!"}], "stop_reason": "end_turn",
-    "stop_sequence": None, "usage": {"input_tokens": 9, "output_tokens": 3},
-}).encode()
-_GEMINI_JSON = json.dumps({
-    "candidates": [{"content": {"parts": [{"text": "Hello!"}], "role": "model"},
-                    "finishReason": "STOP", "index": 0}],
-    "usageMetadata": {"promptTokenCount": 9, "candidatesTokenCount": 3,
-                      "totalTokenCount": 12},
-    "modelVersion": "gemini-2.5-flash", "responseId": "bench",
-}).encode()
-_BEDROCK_JSON = json.dumps({
-    "output": {"message": {"role": "assistant", "content": [{"text": "Hello!"}]}},
-    "stopReason": "end_turn", "usage": {"inputTokens": 9, "outputTokens": 3, "totalTokens": 12},
-    "metrics": {"latencyMs": 1},
-}).encode()
+_ANTHROPIC_JSON = json.dumps(
+    {
+        "id": "msg_bench",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-sonnet-4-5",
+        "content": [{"type": "text", "text": "Hello!"}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 9, "output_tokens": 3},
+    }
+).encode()
+_GEMINI_JSON = json.dumps(
+    {
+        "candidates": [
+            {
+                "content": {"parts": [{"text": "Hello!"}], "role": "model"},
+                "finishReason": "STOP",
+                "index": 0,
+            }
+        ],
+        "usageMetadata": {"promptTokenCount": 9, "candidatesTokenCount": 3, "totalTokenCount": 12},
+        "modelVersion": "gemini-2.5-flash",
+        "responseId": "bench",
+    }
+).encode()
+_BEDROCK_JSON = json.dumps(
+    {
+        "output": {"message": {"role": "assistant", "content": [{"text": "Hello!"}]}},
+        "stopReason": "end_turn",
+        "usage": {"inputTokens": 9, "outputTokens": 3, "totalTokens": 12},
+        "metrics": {"latencyMs": 1},
+    }
+).encode()
 
 
 def run_upstream(port: int) -> None:
@@ -106,7 +134,7 @@ def run_upstream(port: int) -> None:
                         await response.write(_OPENAI_SSE[1])
                     except (ConnectionError, RuntimeError):  # the caller hung up
                         return response
-            for chunk in _OPENAI_SSE[0 if not slow else 1:]:
+            for chunk in _OPENAI_SSE[0 if not slow else 1 :]:
                 await response.write(chunk)
             await response.write_eof()
             return response
@@ -120,14 +148,34 @@ def run_upstream(port: int) -> None:
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handle)
-    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None,
-                backlog=4096, handle_signals=True)
+    web.run_app(
+        app,
+        host="127.0.0.1",
+        port=port,
+        access_log=None,
+        print=None,
+        backlog=4096,
+        handle_signals=True,
+    )
 
 
 # --- the floor: a bare pass-through proxy ---------------------------------------------
 
-_HOP = frozenset({"host", "connection", "keep-alive", "transfer-encoding", "content-length",
-                  "upgrade", "te", "trailer", "proxy-authorization", "date", "server"})
+_HOP = frozenset(
+    {
+        "host",
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "content-length",
+        "upgrade",
+        "te",
+        "trailer",
+        "proxy-authorization",
+        "date",
+        "server",
+    }
+)
 
 
 def run_floor(port: int, upstream: str) -> None:
@@ -140,8 +188,9 @@ def run_floor(port: int, upstream: str) -> None:
         sub = "/" + request.raw_path.split("/", 2)[2]  # drop the /openai-style prefix
         body = await request.read()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP}
-        async with session.request(request.method, yarl.URL(upstream + sub, encoded=True),
-                                   headers=headers, data=body) as up:
+        async with session.request(
+            request.method, yarl.URL(upstream + sub, encoded=True), headers=headers, data=body
+        ) as up:
             out = {k: v for k, v in up.headers.items() if k.lower() not in _HOP}
             if up.content_type == "text/event-stream":
                 response = web.StreamResponse(status=up.status, headers=out)
@@ -157,7 +206,8 @@ def run_floor(port: int, upstream: str) -> None:
 
     async def on_startup(app: web.Application) -> None:
         app["session"] = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0), auto_decompress=False)
+            connector=aiohttp.TCPConnector(limit=0), auto_decompress=False
+        )
 
     async def on_cleanup(app: web.Application) -> None:
         await app["session"].close()
@@ -170,6 +220,7 @@ def run_floor(port: int, upstream: str) -> None:
 
 
 # --- the llmledger gateway --------------------------------------------------------------
+
 
 def run_gateway(port: int, upstream: str, workdir: Path, budgets: bool = False) -> None:
     import uvicorn
@@ -194,22 +245,36 @@ def run_gateway(port: int, upstream: str, workdir: Path, budgets: bool = False) 
     app = create_app(settings, bedrock_credentials=lambda: credentials)
     app.runtime.store.upgrade()
     with app.runtime.store.write() as conn:
-        key, secret = keys.create_key(conn, department="Engineering", project="Bench",
-                                      agent="wrk")
+        key, secret = keys.create_key(conn, department="Engineering", project="Bench", agent="wrk")
         if budgets:  # a whole scope chain, never full: the cost of holding, not of refusing
             from decimal import Decimal
 
             from llmledger.guardrails.budgets import set_budget
 
-            for scope in ("org", "department:Engineering", "project:Engineering/Bench",
-                          "agent:Engineering/Bench/wrk", f"key:{key.id}"):
+            for scope in (
+                "org",
+                "department:Engineering",
+                "project:Engineering/Bench",
+                "agent:Engineering/Bench/wrk",
+                f"key:{key.id}",
+            ):
                 set_budget(conn, scope=scope, limit_usd=Decimal("1000000"))
     (workdir / "key").write_text(secret)
-    uvicorn.run(app, host="127.0.0.1", port=port, loop="uvloop", http="httptools",
-                lifespan="on", access_log=False, log_level="warning", backlog=4096)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_level="warning",
+        backlog=4096,
+    )
 
 
 # --- the driver ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -220,27 +285,51 @@ class Scenario:
 
 
 SCENARIOS = [
-    Scenario("openai chat", "/openai/v1/chat/completions",
-             {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}],
-              "max_tokens": 64},
-             lambda k: {"Authorization": f"Bearer {k}"}),
-    Scenario("openai chat stream", "/openai/v1/chat/completions",
-             {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}],
-              "max_tokens": 64, "stream": True},
-             lambda k: {"Authorization": f"Bearer {k}"}),
-    Scenario("anthropic messages", "/anthropic/v1/messages",
-             {"model": "claude-sonnet-4-5", "max_tokens": 64,
-              "messages": [{"role": "user", "content": "Hi"}]},
-             lambda k: {"x-api-key": k, "anthropic-version": "2023-06-01"}),
-    Scenario("gemini generateContent",
-             "/gemini/v1beta/models/gemini-2.5-flash:generateContent",
-             {"contents": [{"role": "user", "parts": [{"text": "Hi"}]}],
-              "generationConfig": {"maxOutputTokens": 64}},
-             lambda k: {"x-goog-api-key": k}),
-    Scenario("bedrock converse", "/bedrock/model/amazon.nova-pro-v1%3A0/converse",
-             {"messages": [{"role": "user", "content": [{"text": "Hi"}]}],
-              "inferenceConfig": {"maxTokens": 64}},
-             lambda k: {"X-LLMLedger-Key": k}),
+    Scenario(
+        "openai chat",
+        "/openai/v1/chat/completions",
+        {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 64},
+        lambda k: {"Authorization": f"Bearer {k}"},
+    ),
+    Scenario(
+        "openai chat stream",
+        "/openai/v1/chat/completions",
+        {
+            "model": "gpt-4o-mini",
+            "messages": [{"role": "user", "content": "Hi"}],
+            "max_tokens": 64,
+            "stream": True,
+        },
+        lambda k: {"Authorization": f"Bearer {k}"},
+    ),
+    Scenario(
+        "anthropic messages",
+        "/anthropic/v1/messages",
+        {
+            "model": "claude-sonnet-4-5",
+            "max_tokens": 64,
+            "messages": [{"role": "user", "content": "Hi"}],
+        },
+        lambda k: {"x-api-key": k, "anthropic-version": "2023-06-01"},
+    ),
+    Scenario(
+        "gemini generateContent",
+        "/gemini/v1beta/models/gemini-2.5-flash:generateContent",
+        {
+            "contents": [{"role": "user", "parts": [{"text": "Hi"}]}],
+            "generationConfig": {"maxOutputTokens": 64},
+        },
+        lambda k: {"x-goog-api-key": k},
+    ),
+    Scenario(
+        "bedrock converse",
+        "/bedrock/model/amazon.nova-pro-v1%3A0/converse",
+        {
+            "messages": [{"role": "user", "content": [{"text": "Hi"}]}],
+            "inferenceConfig": {"maxTokens": 64},
+        },
+        lambda k: {"X-LLMLedger-Key": k},
+    ),
 ]
 
 
@@ -260,8 +349,7 @@ def free_port() -> int:
 
 
 def spawn(role: str, core: int, *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, __file__, "--role", role, "--core", str(core),
-                             *args])
+    return subprocess.Popen([sys.executable, __file__, "--role", role, "--core", str(core), *args])
 
 
 def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
@@ -289,9 +377,22 @@ _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 def _wrk(url: str, script: Path, connections: int, duration: float) -> Result:
     out = subprocess.run(
-        ["taskset", "-c", str(LOAD_CORE), "wrk", "-t1", f"-c{connections}",
-         f"-d{max(1, round(duration))}s", "--latency", "-s", str(script), url],
-        capture_output=True, text=True, check=True,
+        [
+            "taskset",
+            "-c",
+            str(LOAD_CORE),
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{max(1, round(duration))}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     count = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
@@ -307,8 +408,9 @@ def _wrk(url: str, script: Path, connections: int, duration: float) -> Result:
     return Result(rps, pct("50"), pct("99"), cpu_us=float(count))
 
 
-async def _aiohttp_load(url: str, scenario: Scenario, key: str, connections: int,
-                        duration: float) -> Result:
+async def _aiohttp_load(
+    url: str, scenario: Scenario, key: str, connections: int, duration: float
+) -> Result:
     import aiohttp
 
     latencies: list[float] = []
@@ -316,6 +418,7 @@ async def _aiohttp_load(url: str, scenario: Scenario, key: str, connections: int
     headers = {"Content-Type": "application/json", **scenario.auth(key)}
     deadline = time.perf_counter() + duration
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+
         async def worker() -> None:
             while time.perf_counter() < deadline:
                 t0 = time.perf_counter()
@@ -329,8 +432,12 @@ async def _aiohttp_load(url: str, scenario: Scenario, key: str, connections: int
         await asyncio.gather(*(worker() for _ in range(connections)))
         elapsed = time.perf_counter() - started
     latencies.sort()
-    return Result(len(latencies) / elapsed, latencies[len(latencies) // 2] * 1e3,
-                  latencies[int(len(latencies) * 0.99)] * 1e3, cpu_us=float(len(latencies)))
+    return Result(
+        len(latencies) / elapsed,
+        latencies[len(latencies) // 2] * 1e3,
+        latencies[int(len(latencies) * 0.99)] * 1e3,
+        cpu_us=float(len(latencies)),
+    )
 
 
 def cpu_seconds(pid: int) -> float:
@@ -338,8 +445,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(base: str, pid: int, scenario: Scenario, key: str, workdir: Path,
-            connections: int, duration: float) -> Result:
+def measure(
+    base: str,
+    pid: int,
+    scenario: Scenario,
+    key: str,
+    workdir: Path,
+    connections: int,
+    duration: float,
+) -> Result:
     """Throughput (and CPU per request) at `connections`; latency at one connection.
     The result's ``cpu_us`` is the proxy's CPU time per request: unlike req/s it hardly
     moves when other work shares the machine."""
@@ -362,8 +476,12 @@ def measure(base: str, pid: int, scenario: Scenario, key: str, workdir: Path,
 
 def best(results: list[Result]) -> Result:
     """The best of interleaved rounds: noise from elsewhere only ever slows a run."""
-    return Result(max(r.rps for r in results), min(r.p50_ms for r in results),
-                  min(r.p99_ms for r in results), min(r.cpu_us for r in results))
+    return Result(
+        max(r.rps for r in results),
+        min(r.p50_ms for r in results),
+        min(r.p99_ms for r in results),
+        min(r.cpu_us for r in results),
+    )
 
 
 async def first_byte(base: str, key: str, count: int) -> tuple[float, float]:
@@ -407,8 +525,10 @@ async def hold_streams(base: str, key: str, pid: int, count: int) -> tuple[float
     release = asyncio.Event()
     connector = aiohttp.TCPConnector(limit=0, force_close=True)
     started = time.perf_counter()
-    async with aiohttp.ClientSession(connector=connector,
-                                     timeout=aiohttp.ClientTimeout(total=120)) as http:
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=aiohttp.ClientTimeout(total=120)
+    ) as http:
+
         async def one() -> None:
             nonlocal opened
             async with http.post(base + scenario.path, data=body, headers=headers) as resp:
@@ -448,11 +568,16 @@ def child(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=5.0,
-                        help="seconds of load per throughput measurement")
+    parser.add_argument(
+        "--duration", type=float, default=5.0, help="seconds of load per throughput measurement"
+    )
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--rounds", type=int, default=2,
-                        help="interleaved gateway/floor rounds per path (best one kept)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="interleaved gateway/floor rounds per path (best one kept)",
+    )
     parser.add_argument("--streams", type=int, default=1000)
     parser.add_argument("--first-byte-count", type=int, default=300)
     parser.add_argument("--only", help="comma-separated scenario names (substring)")
@@ -480,36 +605,59 @@ def main() -> None:
             upstream = f"http://127.0.0.1:{up_port}"
             procs.append(spawn("upstream", UPSTREAM_CORE, "--port", str(up_port)))
             wait_port(up_port, procs[-1])
-            gateway = spawn("gateway", PROXY_CORE, "--port", str(gw_port),
-                            "--upstream", upstream, "--workdir", tmp)
+            gateway = spawn(
+                "gateway",
+                PROXY_CORE,
+                "--port",
+                str(gw_port),
+                "--upstream",
+                upstream,
+                "--workdir",
+                tmp,
+            )
             procs.append(gateway)
-            floor = spawn("floor", PROXY_CORE, "--port", str(floor_port),
-                          "--upstream", upstream)
+            floor = spawn("floor", PROXY_CORE, "--port", str(floor_port), "--upstream", upstream)
             procs.append(floor)
             wait_port(gw_port, gateway)
             wait_port(floor_port, floor)
             key = (workdir / "key").read_text()
-            targets = {"gateway": f"http://127.0.0.1:{gw_port}",
-                       "floor": f"http://127.0.0.1:{floor_port}"}
-            scenarios = [s for s in SCENARIOS
-                         if not args.only or any(o in s.name for o in args.only.split(","))]
+            targets = {
+                "gateway": f"http://127.0.0.1:{gw_port}",
+                "floor": f"http://127.0.0.1:{floor_port}",
+            }
+            scenarios = [
+                s
+                for s in SCENARIOS
+                if not args.only or any(o in s.name for o in args.only.split(","))
+            ]
             pids = {"gateway": gateway.pid, "floor": floor.pid}
             rows: list[tuple[str, Result, Result]] = []
             for scenario in scenarios:
                 got: dict[str, list[Result]] = {name: [] for name in targets}
                 for _ in range(args.rounds):  # interleaved, so drift hits both alike
                     for name, base in targets.items():
-                        got[name].append(measure(base, pids[name], scenario, key, workdir,
-                                                 args.connections, args.duration))
+                        got[name].append(
+                            measure(
+                                base,
+                                pids[name],
+                                scenario,
+                                key,
+                                workdir,
+                                args.connections,
+                                args.duration,
+                            )
+                        )
                 rows.append((scenario.name, best(got["gateway"]), best(got["floor"])))
                 print(f"  measured {scenario.name}", file=sys.stderr)
-            ttfb = {name: asyncio.run(first_byte(base, key, args.first_byte_count))
-                    for name, base in targets.items()}
+            ttfb = {
+                name: asyncio.run(first_byte(base, key, args.first_byte_count))
+                for name, base in targets.items()
+            }
             held = {
-                "gateway": asyncio.run(hold_streams(targets["gateway"], key, gateway.pid,
-                                                    args.streams)),
-                "floor": asyncio.run(hold_streams(targets["floor"], key, floor.pid,
-                                                  args.streams)),
+                "gateway": asyncio.run(
+                    hold_streams(targets["gateway"], key, gateway.pid, args.streams)
+                ),
+                "floor": asyncio.run(hold_streams(targets["floor"], key, floor.pid, args.streams)),
             }
         finally:
             for proc in procs:
@@ -522,47 +670,70 @@ def main() -> None:
     report(rows, ttfb, held, args, loadgen, time.monotonic() - t_start)
 
 
-def report(rows: list[tuple[str, Result, Result]], ttfb: dict[str, tuple[float, float]],
-           held: dict[str, tuple[float, float, float]], args: argparse.Namespace,
-           loadgen: str, elapsed: float) -> None:
-    print(f"\nllmledger gateway vs bare aiohttp proxy (floor); load generator: {loadgen}; "
-          f"{args.connections} connections for req/s, 1 connection for latency; "
-          f"upstream+load on core {UPSTREAM_CORE}, proxy on core {PROXY_CORE}\n")
-    head = (f"{'path':<24} {'gw req/s':>9} {'floor req/s':>11} {'ratio':>6} "
-            f"{'gw p50':>8} {'floor p50':>9} {'Δp50':>7} {'gw p99':>8} {'floor p99':>9} "
-            f"{'gw cpu/req':>10} {'floor cpu/req':>13} {'cpu ratio':>9}")
+def report(
+    rows: list[tuple[str, Result, Result]],
+    ttfb: dict[str, tuple[float, float]],
+    held: dict[str, tuple[float, float, float]],
+    args: argparse.Namespace,
+    loadgen: str,
+    elapsed: float,
+) -> None:
+    print(
+        f"\nllmledger gateway vs bare aiohttp proxy (floor); load generator: {loadgen}; "
+        f"{args.connections} connections for req/s, 1 connection for latency; "
+        f"upstream+load on core {UPSTREAM_CORE}, proxy on core {PROXY_CORE}\n"
+    )
+    head = (
+        f"{'path':<24} {'gw req/s':>9} {'floor req/s':>11} {'ratio':>6} "
+        f"{'gw p50':>8} {'floor p50':>9} {'Δp50':>7} {'gw p99':>8} {'floor p99':>9} "
+        f"{'gw cpu/req':>10} {'floor cpu/req':>13} {'cpu ratio':>9}"
+    )
     print(head)
     print("-" * len(head))
     for name, gw, fl in rows:
-        print(f"{name:<24} {gw.rps:>9.0f} {fl.rps:>11.0f} {gw.rps / fl.rps:>6.2f} "
-              f"{gw.p50_ms:>6.2f}ms {fl.p50_ms:>7.2f}ms {gw.p50_ms - fl.p50_ms:>+5.2f}ms "
-              f"{gw.p99_ms:>6.2f}ms {fl.p99_ms:>7.2f}ms "
-              f"{gw.cpu_us:>8.0f}us {fl.cpu_us:>11.0f}us {gw.cpu_us / fl.cpu_us:>9.2f}")
+        print(
+            f"{name:<24} {gw.rps:>9.0f} {fl.rps:>11.0f} {gw.rps / fl.rps:>6.2f} "
+            f"{gw.p50_ms:>6.2f}ms {fl.p50_ms:>7.2f}ms {gw.p50_ms - fl.p50_ms:>+5.2f}ms "
+            f"{gw.p99_ms:>6.2f}ms {fl.p99_ms:>7.2f}ms "
+            f"{gw.cpu_us:>8.0f}us {fl.cpu_us:>11.0f}us {gw.cpu_us / fl.cpu_us:>9.2f}"
+        )
     g50, g99 = ttfb["gateway"]
     f50, f99 = ttfb["floor"]
-    print(f"\nfirst streamed byte (openai stream, {args.first_byte_count} sequential): "
-          f"gateway p50 {g50:.2f} ms / p99 {g99:.2f} ms, floor p50 {f50:.2f} ms / "
-          f"p99 {f99:.2f} ms, Δp50 {g50 - f50:+.2f} ms")
+    print(
+        f"\nfirst streamed byte (openai stream, {args.first_byte_count} sequential): "
+        f"gateway p50 {g50:.2f} ms / p99 {g99:.2f} ms, floor p50 {f50:.2f} ms / "
+        f"p99 {f99:.2f} ms, Δp50 {g50 - f50:+.2f} ms"
+    )
     for name, (before, during, took) in held.items():
-        print(f"{args.streams} open streams, {name}: RSS {before:.0f} MB idle -> "
-              f"{during:.0f} MB held ({during - before:+.0f} MB; opened in {took:.1f} s)")
+        print(
+            f"{args.streams} open streams, {name}: RSS {before:.0f} MB idle -> "
+            f"{during:.0f} MB held ({during - before:+.0f} MB; opened in {took:.1f} s)"
+        )
     worst_ratio = min(gw.rps / fl.rps for _, gw, fl in rows)
     worst_cpu = max(gw.cpu_us / fl.cpu_us for _, gw, fl in rows)
     worst_p50 = max(gw.p50_ms - fl.p50_ms for _, gw, fl in rows)
     goals = [
-        ("throughput >= 70% of floor", worst_ratio >= 0.70,
-         f"worst {worst_ratio:.0%} (by CPU per request: {1 / worst_cpu:.0%})"),
+        (
+            "throughput >= 70% of floor",
+            worst_ratio >= 0.70,
+            f"worst {worst_ratio:.0%} (by CPU per request: {1 / worst_cpu:.0%})",
+        ),
         ("p50 within 0.5 ms of floor", worst_p50 <= 0.5, f"worst {worst_p50:+.2f} ms"),
         ("first byte within 1 ms of floor", g50 - f50 <= 1.0, f"{g50 - f50:+.2f} ms"),
-        (f"{args.streams} streams under 300 MB", held["gateway"][1] < 300,
-         f"{held['gateway'][1]:.0f} MB"),
+        (
+            f"{args.streams} streams under 300 MB",
+            held["gateway"][1] < 300,
+            f"{held['gateway'][1]:.0f} MB",
+        ),
     ]
     print()
     for goal, ok, figure in goals:
         print(f"  [{'met' if ok else 'MISSED'}] {goal}: {figure}")
     load = os.getloadavg()[0]
-    print(f"\n(bench ran {elapsed:.0f} s; load average {load:.1f} on "
-          f"{os.cpu_count()} cores: figures are only comparable on a quiet machine)")
+    print(
+        f"\n(bench ran {elapsed:.0f} s; load average {load:.1f} on "
+        f"{os.cpu_count()} cores: figures are only comparable on a quiet machine)"
+    )
 
 
 if __name__ == "__main__":

@@ -42,17 +42,32 @@ def main() -> None:
                 workdir = root / role
                 workdir.mkdir()
                 port = gw.free_port()
-                proc = gw.spawn(role, gw.PROXY_CORE, "--port", str(port),
-                                "--upstream", upstream, "--workdir", str(workdir))
+                proc = gw.spawn(
+                    role,
+                    gw.PROXY_CORE,
+                    "--port",
+                    str(port),
+                    "--upstream",
+                    upstream,
+                    "--workdir",
+                    str(workdir),
+                )
                 procs.append(proc)
                 gw.wait_port(port, proc)
-                targets[role] = (f"http://127.0.0.1:{port}", proc.pid,
-                                 (workdir / "key").read_text(), workdir)
+                targets[role] = (
+                    f"http://127.0.0.1:{port}",
+                    proc.pid,
+                    (workdir / "key").read_text(),
+                    workdir,
+                )
             got: dict[str, list[gw.Result]] = {role: [] for role in targets}
             for _ in range(args.rounds):
                 for role, (base, pid, key, workdir) in targets.items():
-                    got[role].append(gw.measure(base, pid, scenario, key, workdir,
-                                                args.connections, args.duration))
+                    got[role].append(
+                        gw.measure(
+                            base, pid, scenario, key, workdir, args.connections, args.duration
+                        )
+                    )
         finally:
             for proc in procs:
                 proc.terminate()
@@ -63,8 +78,10 @@ def main() -> None:
     for name, r in (("budgets off", off), ("budgets on (5 scopes)", on)):
         print(f"{name:24}{r.p50_ms:8.2f}ms{r.p99_ms:8.2f}ms{r.rps:9.0f}{r.cpu_us:8.0f}us")
     added = on.p50_ms - off.p50_ms
-    print(f"added at p50: {added:+.3f} ms (goal < 0.2 ms); req/s ratio on/off "
-          f"{on.rps / off.rps:.2f}; cpu ratio {on.cpu_us / max(off.cpu_us, 1):.2f}")
+    print(
+        f"added at p50: {added:+.3f} ms (goal < 0.2 ms); req/s ratio on/off "
+        f"{on.rps / off.rps:.2f}; cpu ratio {on.cpu_us / max(off.cpu_us, 1):.2f}"
+    )
     print(f"[{'met' if added < 0.2 else 'MISSED'}] budgets add under 0.2 ms at p50")
     print(f"({time.monotonic() - started:.0f} s)")
 

@@ -50,10 +50,20 @@ DATA = Path(__file__).parent / "data" / "routing_requests.jsonl"
 TIERS = ("simple", "medium", "complex")
 ADMIN = "bench-admin-token"
 RULES: list[dict[str, Any]] = [
-    {"name": "simple gpt-4o to mini", "from_model": "gpt-4o", "to_model": "gpt-4o-mini",
-     "when": {"max_complexity": 0.25}, "mode": "enforce"},
-    {"name": "simple sonnet to haiku", "from_model": "claude-sonnet-4-5",
-     "to_model": "claude-haiku-4-5", "when": {"max_complexity": 0.25}, "mode": "enforce"},
+    {
+        "name": "simple gpt-4o to mini",
+        "from_model": "gpt-4o",
+        "to_model": "gpt-4o-mini",
+        "when": {"max_complexity": 0.25},
+        "mode": "enforce",
+    },
+    {
+        "name": "simple sonnet to haiku",
+        "from_model": "claude-sonnet-4-5",
+        "to_model": "claude-haiku-4-5",
+        "when": {"max_complexity": 0.25},
+        "mode": "enforce",
+    },
 ]
 PATHS = {"openai": "/v1/chat/completions", "anthropic": "/v1/messages"}
 PREFIX = {"openai": "/openai/v1/chat/completions", "anthropic": "/anthropic/v1/messages"}
@@ -84,18 +94,24 @@ def agreement(items: list[dict[str, Any]]) -> None:
         confusion[(item["tier"], rated.tier)] += 1
     total = len(items)
     agree = sum(confusion[(t, t)] for t in TIERS)
-    print(f"labelled requests: {total} "
-          + ", ".join(f"{t} {sum(confusion[(t, p)] for p in TIERS)}" for t in TIERS))
+    print(
+        f"labelled requests: {total} "
+        + ", ".join(f"{t} {sum(confusion[(t, p)] for p in TIERS)}" for t in TIERS)
+    )
     print(f"scorer agreement with labels: {agree}/{total} = {agree / total:.1%}")
     for t in TIERS:
         n = sum(confusion[(t, p)] for p in TIERS)
         print(f"  {t:8s} recall {confusion[(t, t)]}/{n} = {confusion[(t, t)] / n:.1%}")
-    print("  confusion (label -> scored): " + "; ".join(
-        f"{t}: " + " ".join(f"{p}={confusion[(t, p)]}" for p in TIERS) for t in TIERS))
+    print(
+        "  confusion (label -> scored): "
+        + "; ".join(f"{t}: " + " ".join(f"{p}={confusion[(t, p)]}" for p in TIERS) for t in TIERS)
+    )
     wrong = confusion[("complex", "simple")]
     print(f"  complex scored simple (would be downgraded wrongly): {wrong}")
-    print(f"  simple scored simple (routable savings captured): "
-          f"{confusion[('simple', 'simple')]}/{sum(confusion[('simple', p)] for p in TIERS)}")
+    print(
+        f"  simple scored simple (routable savings captured): "
+        f"{confusion[('simple', 'simple')]}/{sum(confusion[('simple', p)] for p in TIERS)}"
+    )
 
 
 def timing(items: list[dict[str, Any]], repeat: int) -> None:
@@ -129,13 +145,17 @@ def timing(items: list[dict[str, Any]], repeat: int) -> None:
         # Each request's fastest run: what it costs when no other process takes the core.
         return [min(values[i::n]) for i in range(n)]
 
-    print(f"scorer time per request, all {len(score_ns)} runs: p50 {pct(score_ns, 50)}, "
-          f"p99 {pct(score_ns, 99)}; best of {repeat} per request: "
-          f"p50 {pct(best(score_ns), 50)}, p99 {pct(best(score_ns), 99)}, "
-          f"max {max(best(score_ns)) / 1000:.1f} us")
-    print(f"whole routing decision (parse + read + score + rules + guard), all runs: "
-          f"p50 {pct(decide_ns, 50)}, p99 {pct(decide_ns, 99)}; best of {repeat}: "
-          f"p50 {pct(best(decide_ns), 50)}, p99 {pct(best(decide_ns), 99)}")
+    print(
+        f"scorer time per request, all {len(score_ns)} runs: p50 {pct(score_ns, 50)}, "
+        f"p99 {pct(score_ns, 99)}; best of {repeat} per request: "
+        f"p50 {pct(best(score_ns), 50)}, p99 {pct(best(score_ns), 99)}, "
+        f"max {max(best(score_ns)) / 1000:.1f} us"
+    )
+    print(
+        f"whole routing decision (parse + read + score + rules + guard), all runs: "
+        f"p50 {pct(decide_ns, 50)}, p99 {pct(decide_ns, 99)}; best of {repeat}: "
+        f"p50 {pct(best(decide_ns), 50)}, p99 {pct(best(decide_ns), 99)}"
+    )
 
 
 class Gateway:
@@ -143,12 +163,15 @@ class Gateway:
 
     def __init__(self, folder: Path, mode: str) -> None:
         settings = Settings(
-            store={"url": f"sqlite:///{folder / 'ledger.db'}"}, gateway={"sandbox": True},
-            routing={"mode": mode, "rules": RULES}, admin_token=ADMIN,
+            store={"url": f"sqlite:///{folder / 'ledger.db'}"},
+            gateway={"sandbox": True},
+            routing={"mode": mode, "rules": RULES},
+            admin_token=ADMIN,
         )
         self.app = create_app(settings)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=0, lifespan="on",
-                                log_level="warning", access_log=False)
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=0, lifespan="on", log_level="warning", access_log=False
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -159,8 +182,9 @@ class Gateway:
         port = self.server.servers[0].sockets[0].getsockname()[1]
         self.url = f"http://127.0.0.1:{port}"
         with self.app.runtime.store.write() as conn:
-            _, self.key = keys.create_key(conn, department="Engineering", project="Backend",
-                                          agent="assistant")
+            _, self.key = keys.create_key(
+                conn, department="Engineering", project="Backend", agent="assistant"
+            )
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -172,18 +196,24 @@ async def replay(gw: Gateway, items: list[dict[str, Any]]) -> tuple[int, dict[st
     routed = 0
     async with aiohttp.ClientSession() as http:
         for item in items:
-            headers = {"authorization": f"Bearer {gw.key}", "x-api-key": gw.key,
-                       "anthropic-version": "2023-06-01"}
-            async with http.post(gw.url + PREFIX[item["provider"]], json=item["body"],
-                                 headers=headers) as resp:
+            headers = {
+                "authorization": f"Bearer {gw.key}",
+                "x-api-key": gw.key,
+                "anthropic-version": "2023-06-01",
+            }
+            async with http.post(
+                gw.url + PREFIX[item["provider"]], json=item["body"], headers=headers
+            ) as resp:
                 await resp.read()
                 assert resp.status == 200, resp.status
                 routed += "x-llmledger-routed-from" in resp.headers
         await asyncio.sleep(0.5)  # settles are written asynchronously
         mode = "shadow" if gw.app.runtime.settings.routing.mode == "shadow" else "routed"
-        async with http.get(gw.url + "/api/v1/savings",
-                            params={"group_by": "department,model", "mode": mode},
-                            headers={"authorization": f"Bearer {ADMIN}"}) as resp:
+        async with http.get(
+            gw.url + "/api/v1/savings",
+            params={"group_by": "department,model", "mode": mode},
+            headers={"authorization": f"Bearer {ADMIN}"},
+        ) as resp:
             savings: dict[str, Any] = await resp.json()
     return routed, savings
 
@@ -196,12 +226,16 @@ def demo(items: list[dict[str, Any]]) -> None:
         requests = sum(r["requests"] for r in savings["rows"])
         figures[mode] = savings["total_usd"]
         would = "would be " if mode == "shadow" else ""
-        print(f"{mode:8s}: {requests}/{len(items)} requests {would}"
-              f"routed ({requests / len(items):.1%}), forwarded to the cheaper model: {routed}; "
-              f"savings ${savings['total_usd']}")
+        print(
+            f"{mode:8s}: {requests}/{len(items)} requests {would}"
+            f"routed ({requests / len(items):.1%}), forwarded to the cheaper model: {routed}; "
+            f"savings ${savings['total_usd']}"
+        )
         for row in savings["rows"]:
-            print(f"          {row['model']:20s} requested ${row['requested_cost_usd']} -> "
-                  f"${row['actual_cost_usd']} saved ${row['saved_usd']} ({row['requests']})")
+            print(
+                f"          {row['model']:20s} requested ${row['requested_cost_usd']} -> "
+                f"${row['actual_cost_usd']} saved ${row['saved_usd']} ({row['requests']})"
+            )
     same = "yes" if figures["shadow"] == figures["enforce"] else "NO"
     print(f"shadow savings equal the savings enforce realised: {same}")
 

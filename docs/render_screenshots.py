@@ -22,13 +22,25 @@ from llmledger.app import create_app
 from llmledger.demo.setup import build_demo, demo_settings
 
 PAGES = {
-    "executive": "/", "organisation": "/organisation", "attribution": "/attribution",
-    "guardrails": "/guardrails", "requests": "/requests", "savings": "/savings",
-    "anomalies": "/anomalies", "roi": "/roi", "reconciliation": "/reconciliation",
+    "executive": "/",
+    "organisation": "/organisation",
+    "attribution": "/attribution",
+    "guardrails": "/guardrails",
+    "requests": "/requests",
+    "savings": "/savings",
+    "anomalies": "/anomalies",
+    "roi": "/roi",
+    "reconciliation": "/reconciliation",
     "settings": "/settings",
 }
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 
 def main() -> None:
@@ -40,10 +52,10 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         demo = build_demo(Path(tmp) / "demo.db", now=datetime.now(UTC), days=args.days, seed=42)
-        app = create_app(demo_settings(demo.store_path, demo.budgets,
-                                       admin_token=demo.admin_token))
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on",
-                                               log_level="warning"))
+        app = create_app(demo_settings(demo.store_path, demo.budgets, admin_token=demo.admin_token))
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", log_level="warning")
+        )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         while not server.started:
@@ -51,8 +63,9 @@ def main() -> None:
         url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
         try:
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
-                                             args=CHROMIUM_ARGS)
+                browser = pw.chromium.launch(
+                    executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+                )
                 page = browser.new_page(viewport={"width": 1440, "height": 900})
                 page.goto(url + "/login")
                 page.fill("input[name=email]", demo.admin_email)

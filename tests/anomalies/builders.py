@@ -56,8 +56,16 @@ def build(
     return b.build()
 
 
-def add(b: FrameBuilder, t: int, calls: int, cost: int, *, dims: tuple[str, str, str, str] = DIMS,
-        model: str = "openai/gpt-4o-mini", usage: str | None = None) -> None:
+def add(
+    b: FrameBuilder,
+    t: int,
+    calls: int,
+    cost: int,
+    *,
+    dims: tuple[str, str, str, str] = DIMS,
+    model: str = "openai/gpt-4o-mini",
+    usage: str | None = None,
+) -> None:
     """Calls in hour t; their cost split 40/60 into input and output tokens, or all `usage`."""
     b.add_calls(t, dims, model, calls, cost)
     if usage is not None:

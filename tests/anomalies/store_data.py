@@ -13,19 +13,36 @@ from tests.anomalies.builders import CPC, DIMS, hour_us, office_calls
 def _calls_row(t: int, calls: int, cost: int) -> dict[str, Any]:
     dept, project, agent, key_id = DIMS
     return {
-        "hour_us": hour_us(t), "department": dept, "project": project, "agent": agent,
-        "key_id": key_id, "provider": "openai", "model": "gpt-4o-mini", "calls": calls,
-        "cost_nanos": cost, "list_cost_nanos": cost, "unpriced_calls": 0, "routed_calls": 0,
-        "routed_cost_nanos": 0, "requested_cost_nanos": 0,
+        "hour_us": hour_us(t),
+        "department": dept,
+        "project": project,
+        "agent": agent,
+        "key_id": key_id,
+        "provider": "openai",
+        "model": "gpt-4o-mini",
+        "calls": calls,
+        "cost_nanos": cost,
+        "list_cost_nanos": cost,
+        "unpriced_calls": 0,
+        "routed_calls": 0,
+        "routed_cost_nanos": 0,
+        "requested_cost_nanos": 0,
     }
 
 
 def _usage_row(t: int, usage_type: str, cost: int) -> dict[str, Any]:
     dept, project, agent, key_id = DIMS
     return {
-        "hour_us": hour_us(t), "department": dept, "project": project, "agent": agent,
-        "key_id": key_id, "provider": "openai", "model": "gpt-4o-mini",
-        "usage_type": usage_type, "quantity_milli": cost, "cost_nanos": cost,
+        "hour_us": hour_us(t),
+        "department": dept,
+        "project": project,
+        "agent": agent,
+        "key_id": key_id,
+        "provider": "openai",
+        "model": "gpt-4o-mini",
+        "usage_type": usage_type,
+        "quantity_milli": cost,
+        "cost_nanos": cost,
         "list_cost_nanos": cost,
     }
 

@@ -21,11 +21,14 @@ from tests.anomalies.test_runner import SPIKE
 from tests.web.harness import ADMIN_TOKEN, serve, settings_for
 
 
-def _call(base: str, method: str, path: str, body: dict[str, Any] | None = None
-          ) -> tuple[int, Any]:
+def _call(base: str, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base + path, data=data, method=method, headers={
-        "authorization": f"Bearer {ADMIN_TOKEN}", "content-type": "application/json"})
+    req = urllib.request.Request(
+        base + path,
+        data=data,
+        method=method,
+        headers={"authorization": f"Bearer {ADMIN_TOKEN}", "content-type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return resp.status, json.loads(resp.read())
@@ -41,8 +44,9 @@ def test_cli_runs_lists_acks_and_mutes_then_the_api_agrees(tmp_path: Path) -> No
     fill(store, SPIKE + 1, {SPIKE: 300})
     store.close()
     config = tmp_path / "llmledger.toml"
-    config.write_text(f'[store]\nurl = "sqlite:///{db}"\n'
-                      '[organisation]\ntimezone = "America/New_York"\n')
+    config.write_text(
+        f'[store]\nurl = "sqlite:///{db}"\n[organisation]\ntimezone = "America/New_York"\n'
+    )
     runner = CliRunner()
     base = ["--config", str(config), "anomalies"]
     since = from_us(hour_us(SPIKE)).date().isoformat()
@@ -70,25 +74,46 @@ def test_cli_runs_lists_acks_and_mutes_then_the_api_agrees(tmp_path: Path) -> No
         (item,) = body["anomalies"]
         assert item["id"] == found["id"] and item["note"] == "load test"
         assert [m["scope"] for m in body["mutes"]] == ["department:Eng"]
-        assert _call(live.url, "GET", "/api/v1/anomalies?status=acknowledged&kind="
-                     + found["kind"])[1]["anomalies"] == [item]
+        assert _call(
+            live.url, "GET", "/api/v1/anomalies?status=acknowledged&kind=" + found["kind"]
+        )[1]["anomalies"] == [item]
         assert _call(live.url, "GET", "/api/v1/anomalies?status=open")[1]["anomalies"] == []
         assert _call(live.url, "GET", "/api/v1/anomalies?status=bogus")[0] == 422
         assert _call(live.url, "GET", "/api/v1/anomalies?since=yesterday")[0] == 422
         status, resolved = _call(live.url, "POST", f"/api/v1/anomalies/{item['id']}/resolve")
         assert status == 200 and resolved["status"] == "resolved"
-        assert _call(live.url, "POST", f"/api/v1/anomalies/{item['id']}/acknowledge",
-                     {"note": "too late"})[0] == 409
-        assert _call(live.url, "POST", "/api/v1/anomalies/an_nope/acknowledge",
-                     {"note": "x"})[0] == 404
-        status, mute = _call(live.url, "POST", "/api/v1/anomalies/mutes",
-                             {"scope": "agent:Eng/search/bot", "until": until,
-                              "reason": "migration"})
+        assert (
+            _call(
+                live.url,
+                "POST",
+                f"/api/v1/anomalies/{item['id']}/acknowledge",
+                {"note": "too late"},
+            )[0]
+            == 409
+        )
+        assert (
+            _call(live.url, "POST", "/api/v1/anomalies/an_nope/acknowledge", {"note": "x"})[0]
+            == 404
+        )
+        status, mute = _call(
+            live.url,
+            "POST",
+            "/api/v1/anomalies/mutes",
+            {"scope": "agent:Eng/search/bot", "until": until, "reason": "migration"},
+        )
         assert status == 201 and mute["scope"] == AGENT
-        assert _call(live.url, "POST", "/api/v1/anomalies/mutes",
-                     {"scope": "nonsense", "until": until})[0] == 422
-        assert _call(live.url, "POST", "/api/v1/anomalies/mutes",
-                     {"scope": "org", "until": "2001-01-01"})[0] == 422
+        assert (
+            _call(
+                live.url, "POST", "/api/v1/anomalies/mutes", {"scope": "nonsense", "until": until}
+            )[0]
+            == 422
+        )
+        assert (
+            _call(
+                live.url, "POST", "/api/v1/anomalies/mutes", {"scope": "org", "until": "2001-01-01"}
+            )[0]
+            == 422
+        )
         anonymous = urllib.request.Request(live.url + "/api/v1/anomalies")
         try:
             urllib.request.urlopen(anonymous, timeout=30)

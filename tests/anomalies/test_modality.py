@@ -43,6 +43,7 @@ def test_a_usage_type_taking_a_much_larger_share_is_a_shift() -> None:
 
 def test_a_new_scope_has_no_modality_history() -> None:
     t = at(5, 1, 14)
-    frame = build(6, first_hour=at(5, 0, 0),
-                  extra=lambda b: add(b, t, 5, 300 * CPC, usage="video_seconds"))
+    frame = build(
+        6, first_hour=at(5, 0, 0), extra=lambda b: add(b, t, 5, 300 * CPC, usage="video_seconds")
+    )
     assert modality.detect(frame.scopes[AGENT], t, MEDIUM) == []

@@ -58,8 +58,19 @@ def test_a_spike_is_recorded_once_and_alerted_once(spiky: Store) -> None:
     assert stored.id == anomaly.id and stored.impact_nanos == anomaly.impact_nanos
     assert [e.dedupe_key for e in outbox.entries("anomaly:")] == alerts
     body = stored.as_json()
-    assert set(body) >= {"id", "kind", "scope", "started_at", "observed_usd", "expected_usd",
-                         "impact_usd", "status", "evidence", "note", "detected_at"}
+    assert set(body) >= {
+        "id",
+        "kind",
+        "scope",
+        "started_at",
+        "observed_usd",
+        "expected_usd",
+        "impact_usd",
+        "status",
+        "evidence",
+        "note",
+        "detected_at",
+    }
     assert body["evidence"]["points"][-1]["hour"] == body["started_at"]  # type: ignore[index]
 
 
@@ -88,11 +99,18 @@ def test_lifecycle_acknowledge_with_a_note_then_resolve(spiky: Store) -> None:
 def test_a_muted_scope_records_nothing(spiky: Store) -> None:
     runner, _ = _runner(spiky)
     with spiky.write() as conn:
-        records.mute(conn, "project:Eng/search", hour_us(SPIKE) + 7 * 24 * HOUR_US,
-                     reason="load test", actor="t", now_us=hour_us(SPIKE))
+        records.mute(
+            conn,
+            "project:Eng/search",
+            hour_us(SPIKE) + 7 * 24 * HOUR_US,
+            reason="load test",
+            actor="t",
+            now_us=hour_us(SPIKE),
+        )
         with pytest.raises(records.AnomalyError):
-            records.mute(conn, "org", hour_us(SPIKE) - 1, reason="", actor="t",
-                         now_us=hour_us(SPIKE))
+            records.mute(
+                conn, "org", hour_us(SPIKE) - 1, reason="", actor="t", now_us=hour_us(SPIKE)
+            )
     assert runner.run().touched == []
     with spiky.read() as conn:
         assert records.list_anomalies(conn) == []

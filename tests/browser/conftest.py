@@ -15,15 +15,23 @@ from tests.web.dataset import PASSWORD
 from tests.web.harness import Running
 
 CHROMIUM = os.environ.get("LLMLEDGER_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
-        missing(f"Chromium is not installed at {CHROMIUM}: apt-get install -y chromium "
-                "(make test installs it)")
+        missing(
+            f"Chromium is not installed at {CHROMIUM}: apt-get install -y chromium "
+            "(make test installs it)"
+        )
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
@@ -53,10 +61,14 @@ class Console:
             self.errors.append(msg.text)
 
 
-def signed_in_page(browser: Browser, live: Running, email: str = "admin@example.com",
-                   ) -> tuple[Page, Console]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900},
-                                  timezone_id="America/New_York")
+def signed_in_page(
+    browser: Browser,
+    live: Running,
+    email: str = "admin@example.com",
+) -> tuple[Page, Console]:
+    context = browser.new_context(
+        viewport={"width": 1440, "height": 900}, timezone_id="America/New_York"
+    )
     page = context.new_page()
     console = Console(page)
     page.goto(live.url + "/login")
@@ -69,7 +81,8 @@ def signed_in_page(browser: Browser, live: Running, email: str = "admin@example.
 
 @pytest.fixture
 def admin_page(
-    browser: Browser, running: Running  # noqa: F811
+    browser: Browser,
+    running: Running,  # noqa: F811
 ) -> Iterator[tuple[Page, Console]]:
     page, console = signed_in_page(browser, running)
     try:

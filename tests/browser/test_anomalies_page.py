@@ -53,12 +53,14 @@ def test_expand_a_row_then_acknowledge_it(browser: Browser, tmp_path: Path) -> N
             page.reload()
             page.wait_for_load_state("networkidle")
             expect(page.locator(f"#anomaly-{ids['runaway']}")).to_have_attribute(
-                "data-status", "acknowledged")
+                "data-status", "acknowledged"
+            )
             page.select_option("select[name=status]", "acknowledged")  # an htmx reload
             expect(page).to_have_url(re.compile("status=acknowledged"))
             expect(page.locator("#anomalies tbody.anomaly")).to_have_count(1)
-            expect(page.locator(f"#evidence-{ids['runaway']} .chart[data-ready] canvas")
-                   ).to_be_visible()
+            expect(
+                page.locator(f"#evidence-{ids['runaway']} .chart[data-ready] canvas")
+            ).to_be_visible()
             assert console.errors == []
         finally:
             page.context.close()

@@ -11,12 +11,21 @@ from tests.browser.conftest import Console, signed_in_page
 from tests.web.harness import Running
 
 pytestmark = pytest.mark.browser
-PAGES = ("/", "/organisation", "/attribution", "/guardrails", "/requests", "/savings",
-         "/anomalies", "/settings")
+PAGES = (
+    "/",
+    "/organisation",
+    "/attribution",
+    "/guardrails",
+    "/requests",
+    "/savings",
+    "/anomalies",
+    "/settings",
+)
 
 
-def test_every_page_loads_without_console_errors(admin_page: tuple[Page, Console],
-                                                 running: Running) -> None:
+def test_every_page_loads_without_console_errors(
+    admin_page: tuple[Page, Console], running: Running
+) -> None:
     page, console = admin_page
     for path in PAGES:
         response = page.goto(running.url + path)
@@ -39,7 +48,9 @@ def test_charts_render(admin_page: tuple[Page, Console], running: Running) -> No
             """sel => { const c = document.querySelector(sel + ' canvas');
                         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
                         let n = 0; for (let i = 3; i < d.length; i += 4) { if (d[i]) n++; }
-                        return n; }""", chart)
+                        return n; }""",
+            chart,
+        )
         assert drawn > 1000
     assert console.errors == []
 
@@ -54,8 +65,9 @@ def test_organisation_period_switch(admin_page: tuple[Page, Console], running: R
     assert console.errors == []
 
 
-def test_attribution_drill_down_and_sort(admin_page: tuple[Page, Console],
-                                         running: Running) -> None:
+def test_attribution_drill_down_and_sort(
+    admin_page: tuple[Page, Console], running: Running
+) -> None:
     page, console = admin_page
     page.goto(running.url + "/attribution?period=12m")
     agent = page.locator("tr[data-path='Engineering / QA / visual-tester']")
@@ -69,12 +81,12 @@ def test_attribution_drill_down_and_sort(admin_page: tuple[Page, Console],
     expect(agent).to_be_hidden()
     page.locator("th a[data-sort='video_seconds']").click()
     expect(page).to_have_url(re.compile("sort=video_seconds"))
-    expect(page.locator("#attr-table tbody tr").first).to_have_attribute("data-path",
-                                                                          "Engineering")
+    expect(page.locator("#attr-table tbody tr").first).to_have_attribute("data-path", "Engineering")
     page.select_option("select[name=provider]", "bedrock")
     expect(page).to_have_url(re.compile("provider=bedrock"))
     names = page.locator("#attr-table tr.level-0").evaluate_all(
-        "rows => rows.map(r => r.dataset.path)")
+        "rows => rows.map(r => r.dataset.path)"
+    )
     assert set(names) == {"Engineering", "Finance"}
     href = page.locator("#csv-link").get_attribute("href")
     assert href is not None and "provider=bedrock" in href and "sort=video_seconds" in href
@@ -110,8 +122,9 @@ def test_raise_cap_unblocks_the_seo_agent(browser: Browser, fresh: Running) -> N
         expect(updated.locator(".limit")).to_have_text("$8,000.00")
         expect(updated).to_have_class(re.compile("changed"))
         page.reload()
-        expect(page.locator("tr[data-scope='agent:Marketing/Content/seo']")
-               ).to_have_attribute("data-status", "ok")
+        expect(page.locator("tr[data-scope='agent:Marketing/Content/seo']")).to_have_attribute(
+            "data-status", "ok"
+        )
         assert console.errors == []
     finally:
         page.context.close()

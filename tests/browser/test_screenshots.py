@@ -15,15 +15,21 @@ from playwright.sync_api import Page
 from tests.browser.conftest import Console
 from tests.web.harness import Running
 
-PAGES = {"executive": "/", "organisation": "/organisation", "attribution": "/attribution",
-         "guardrails": "/guardrails", "requests": "/requests", "savings": "/savings",
-         "anomalies": "/anomalies", "settings": "/settings"}
+PAGES = {
+    "executive": "/",
+    "organisation": "/organisation",
+    "attribution": "/attribution",
+    "guardrails": "/guardrails",
+    "requests": "/requests",
+    "savings": "/savings",
+    "anomalies": "/anomalies",
+    "settings": "/settings",
+}
 
 pytestmark = pytest.mark.browser
 
 
-def test_screenshots(admin_page: tuple[Page, Console], running: Running,
-                     tmp_path: Path) -> None:
+def test_screenshots(admin_page: tuple[Page, Console], running: Running, tmp_path: Path) -> None:
     page, console = admin_page
     folder = Path(os.environ.get("LLMLEDGER_SCREENSHOTS") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)

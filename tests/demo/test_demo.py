@@ -47,9 +47,18 @@ def _events(demo: Demo) -> list[tuple[object, ...]]:
     try:
         with store.read() as conn:
             rows = conn.execute(
-                select(e.c.id, e.c.ts_us, e.c.department, e.c.project, e.c.agent, e.c.provider,
-                       e.c.model_requested, e.c.model_used, e.c.cost_nanos,
-                       e.c.requested_cost_nanos).order_by(e.c.id)
+                select(
+                    e.c.id,
+                    e.c.ts_us,
+                    e.c.department,
+                    e.c.project,
+                    e.c.agent,
+                    e.c.provider,
+                    e.c.model_requested,
+                    e.c.model_used,
+                    e.c.cost_nanos,
+                    e.c.requested_cost_nanos,
+                ).order_by(e.c.id)
             )
             return [tuple(r) for r in rows]
     finally:
@@ -57,10 +66,12 @@ def _events(demo: Demo) -> list[tuple[object, ...]]:
 
 
 def test_same_seed_same_events(demo: Demo, catalog: PriceCatalog, tmp_path: Path) -> None:
-    again = build_demo(tmp_path / "again.db", now=NOW, days=35, seed=5, scale=SCALE,
-                       catalog=catalog)
-    other = build_demo(tmp_path / "other.db", now=NOW, days=35, seed=6, scale=SCALE,
-                       catalog=catalog)
+    again = build_demo(
+        tmp_path / "again.db", now=NOW, days=35, seed=5, scale=SCALE, catalog=catalog
+    )
+    other = build_demo(
+        tmp_path / "other.db", now=NOW, days=35, seed=6, scale=SCALE, catalog=catalog
+    )
     assert again.events == demo.events > 300
     assert _events(again) == _events(demo)
     assert _events(other) != _events(demo)
@@ -70,8 +81,10 @@ def test_budget_states_tell_the_story(demo: Demo) -> None:
     store = _store(demo)
     try:
         with store.read() as conn:
-            statuses = {s.budget.scope.text: s for s in all_statuses(
-                conn, NOW, store.zone, demo.budgets.fiscal_year_start_month)}
+            statuses = {
+                s.budget.scope.text: s
+                for s in all_statuses(conn, NOW, store.zone, demo.budgets.fiscal_year_start_month)
+            }
     finally:
         store.close()
     seo = statuses["agent:Marketing/SEO/seo-agent"]
@@ -82,9 +95,12 @@ def test_budget_states_tell_the_story(demo: Demo) -> None:
     assert (writer.status, writer.percent) == ("alert", Decimal("94.4"))
     invoices = statuses["agent:Finance/Payables/invoice-processing"]
     assert (invoices.status, invoices.percent) == ("alert", Decimal("96.5"))
-    others = [s for scope, s in statuses.items() if scope.startswith("agent:") and
-              s.budget.scope.parts[2] not in ("seo-agent", "content-writer",
-                                               "invoice-processing")]
+    others = [
+        s
+        for scope, s in statuses.items()
+        if scope.startswith("agent:")
+        and s.budget.scope.parts[2] not in ("seo-agent", "content-writer", "invoice-processing")
+    ]
     assert others and all(s.status == "ok" for s in others)
 
 
@@ -97,19 +113,35 @@ def test_every_event_priced_and_departments_add_up(demo: Demo) -> None:
                 select(func.count()).where(e.c.flags.op("&")(int(EventFlag.UNPRICED)) != 0)
             ).scalar_one()
             zero = conn.execute(select(func.count()).where(e.c.cost_nanos <= 0)).scalar_one()
-            by_events = dict(conn.execute(
-                select(e.c.department, func.sum(e.c.cost_nanos)).group_by(e.c.department)
-            ).all())
+            by_events = dict(
+                conn.execute(
+                    select(e.c.department, func.sum(e.c.cost_nanos)).group_by(e.c.department)
+                ).all()
+            )
             day = NOW.astimezone(store.zone).date()
-            by_rollups = {r.key[0]: r.cost_nanos for r in queries.call_sums(
-                conn, day - timedelta(days=350), day, group_by=("department",))}
-            providers = {r.key[0] for r in queries.call_sums(
-                conn, day - timedelta(days=350), day, group_by=("provider",))}
+            by_rollups = {
+                r.key[0]: r.cost_nanos
+                for r in queries.call_sums(
+                    conn, day - timedelta(days=350), day, group_by=("department",)
+                )
+            }
+            providers = {
+                r.key[0]
+                for r in queries.call_sums(
+                    conn, day - timedelta(days=350), day, group_by=("provider",)
+                )
+            }
     finally:
         store.close()
     assert unpriced == 0 and zero == 0
-    assert set(by_events) == {"Engineering", "Sales", "Marketing", "Finance", "Operations",
-                              "Support"}
+    assert set(by_events) == {
+        "Engineering",
+        "Sales",
+        "Marketing",
+        "Finance",
+        "Operations",
+        "Support",
+    }
     assert by_rollups == by_events
     assert providers == {"openai", "anthropic", "google", "bedrock"}
 
@@ -134,13 +166,20 @@ def test_qa_is_mostly_images_video_and_audio(demo: Demo) -> None:
     try:
         with store.read() as conn:
             day = NOW.astimezone(store.zone).date()
-            rows = queries.usage_sums(conn, day - timedelta(days=60), day,
-                                      filters={"department": "Engineering", "project": "QA"})
+            rows = queries.usage_sums(
+                conn,
+                day - timedelta(days=60),
+                day,
+                filters={"department": "Engineering", "project": "QA"},
+            )
     finally:
         store.close()
     cost = {r.usage_type: r.cost_nanos for r in rows}
-    media = sum(c for t, c in cost.items() if t in ("images", "video_seconds",
-                                                    "audio_seconds", "speech_characters"))
+    media = sum(
+        c
+        for t, c in cost.items()
+        if t in ("images", "video_seconds", "audio_seconds", "speech_characters")
+    )
     text = sum(c for t, c in cost.items() if t in TEXT_TOKEN_TYPES)
     assert {"images", "video_seconds", "audio_seconds"} <= set(cost)
     assert media > 0.6 * sum(cost.values()) > 0 and text < media
@@ -151,10 +190,13 @@ def test_finance_figures_over_budget_with_savings(demo: Demo) -> None:
     store = _store(demo)
     try:
         with store.read() as conn:
-            result = summary(conn, NOW.astimezone(store.zone).date(),
-                             fiscal_start_month=org.fiscal_year_start_month,
-                             annual_budget_usd=org.annual_budget_usd,
-                             monthly_budget_usd=org.monthly_budget_usd)
+            result = summary(
+                conn,
+                NOW.astimezone(store.zone).date(),
+                fiscal_start_month=org.fiscal_year_start_month,
+                annual_budget_usd=org.annual_budget_usd,
+                monthly_budget_usd=org.monthly_budget_usd,
+            )
     finally:
         store.close()
     assert org.fiscal_year_start_month == 12  # the fiscal year ends with the demo's month
@@ -166,8 +208,22 @@ def test_finance_figures_over_budget_with_savings(demo: Demo) -> None:
 
 def test_cli_no_serve(tmp_path: Path) -> None:
     path = tmp_path / "cli.db"
-    result = CliRunner().invoke(app, ["demo", "--no-serve", "--days", "30", "--store", str(path),
-                                      "--seed", "3", "--scale", "0.004", "--json"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "demo",
+            "--no-serve",
+            "--days",
+            "30",
+            "--store",
+            str(path),
+            "--seed",
+            "3",
+            "--scale",
+            "0.004",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     data = orjson.loads(result.stdout)
     assert data["events"] > 0 and data["seed"] == 3

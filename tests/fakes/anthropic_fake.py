@@ -22,9 +22,11 @@ API_KEY = "sk-ant-fake-anthropic-upstream-key"
 _ERRORS = {
     400: ("invalid_request_error", "messages: at least one message is required"),
     401: ("authentication_error", "invalid x-api-key"),
-    429: ("rate_limit_error",
-          "This request would exceed the rate limit for your organization of 400,000 input "
-          "tokens per minute."),
+    429: (
+        "rate_limit_error",
+        "This request would exceed the rate limit for your organization of 400,000 input "
+        "tokens per minute.",
+    ),
     500: ("api_error", "Internal server error"),
     503: ("api_error", "Service unavailable"),
     529: ("overloaded_error", "Overloaded"),
@@ -71,8 +73,11 @@ class FakeAnthropic(FakeUpstream):
     def error(self, status: int, retry_after: str | None = None) -> web.Response:
         kind, message = _ERRORS.get(status, _ERRORS[500])
         headers = self.headers()
-        body = {"type": "error", "error": {"type": kind, "message": message},
-                "request_id": headers["request-id"]}
+        body = {
+            "type": "error",
+            "error": {"type": kind, "message": message},
+            "request_id": headers["request-id"],
+        }
         if retry_after is not None:
             headers["retry-after"] = retry_after
         return web.json_response(body, status=status, headers=headers)

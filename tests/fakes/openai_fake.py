@@ -25,14 +25,23 @@ SPEECH_AUDIO = b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(range(256)) * 8
 
 _ERRORS = {
     400: ("invalid_request_error", None, "Invalid value for 'model': the model is unknown."),
-    401: ("invalid_request_error", "invalid_api_key",
-          "Incorrect API key provided. You can find your API key at "
-          "https://platform.openai.com/account/api-keys."),
-    429: ("tokens", "rate_limit_exceeded",
-          "Rate limit reached for gpt-4o in organization org-fake on tokens per min (TPM): "
-          "Limit 30000, Used 30000, Requested 120. Please try again in 240ms."),
-    500: ("server_error", None,
-          "The server had an error while processing your request. Sorry about that!"),
+    401: (
+        "invalid_request_error",
+        "invalid_api_key",
+        "Incorrect API key provided. You can find your API key at "
+        "https://platform.openai.com/account/api-keys.",
+    ),
+    429: (
+        "tokens",
+        "rate_limit_exceeded",
+        "Rate limit reached for gpt-4o in organization org-fake on tokens per min (TPM): "
+        "Limit 30000, Used 30000, Requested 120. Please try again in 240ms.",
+    ),
+    500: (
+        "server_error",
+        None,
+        "The server had an error while processing your request. Sorry about that!",
+    ),
     503: ("server_error", None, "The engine is currently overloaded, please try again later."),
     529: ("server_error", None, "The engine is currently overloaded, please try again later."),
 }
@@ -113,8 +122,7 @@ class FakeOpenAI(FakeUpstream):
         answer = recording("openai", self.recording or "transcription_tokens")
         if _form_field(received.body, "response_format") == "text":
             text = json.loads(answer)["text"]
-            return web.Response(text=text + "\n", content_type="text/plain",
-                                headers=self.headers())
+            return web.Response(text=text + "\n", content_type="text/plain", headers=self.headers())
         return await self.send_json(request, answer)
 
     async def _speech(self, request: web.Request, received: RecordedRequest) -> web.StreamResponse:

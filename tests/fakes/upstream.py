@@ -179,9 +179,7 @@ class FakeUpstream:
         await response.write_eof()
         return response
 
-    async def _drop(
-        self, request: web.Request, response: web.StreamResponse
-    ) -> web.StreamResponse:
+    async def _drop(self, request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
         await asyncio.sleep(0.01)
         assert request.transport is not None
         request.transport.close()

@@ -26,20 +26,49 @@ from llmledger.reports.focus.validate import check_header, check_rows
 from llmledger.reports.importer import import_rows
 
 RECORDS = [
-    {"id": "a1", "timestamp": "2025-03-10T14:00:00-04:00", "provider": "openai",
-     "model": "gpt-4o", "department": "Engineering", "project": "Backend", "agent": "coder",
-     "usage": {"input_tokens": 8_400_000, "cached_input_tokens": 1_000_000,
-               "output_tokens": 2_100_000}},
-    {"id": "a2", "timestamp": "2025-03-10T18:00:00-04:00", "provider": "openai",
-     "model": "gpt-4o", "department": "Engineering", "project": "Backend", "agent": "coder",
-     "usage": {"input_tokens": 7, "output_tokens": 3}},
-    {"id": "b1", "timestamp": "2025-03-11T09:30:00-04:00", "provider": "anthropic",
-     "model": "claude-sonnet-4-5", "department": "Marketing", "project": "SEO",
-     "usage": {"input_tokens": 1200, "cache_write_tokens": 5000, "output_tokens": 800}},
+    {
+        "id": "a1",
+        "timestamp": "2025-03-10T14:00:00-04:00",
+        "provider": "openai",
+        "model": "gpt-4o",
+        "department": "Engineering",
+        "project": "Backend",
+        "agent": "coder",
+        "usage": {
+            "input_tokens": 8_400_000,
+            "cached_input_tokens": 1_000_000,
+            "output_tokens": 2_100_000,
+        },
+    },
+    {
+        "id": "a2",
+        "timestamp": "2025-03-10T18:00:00-04:00",
+        "provider": "openai",
+        "model": "gpt-4o",
+        "department": "Engineering",
+        "project": "Backend",
+        "agent": "coder",
+        "usage": {"input_tokens": 7, "output_tokens": 3},
+    },
+    {
+        "id": "b1",
+        "timestamp": "2025-03-11T09:30:00-04:00",
+        "provider": "anthropic",
+        "model": "claude-sonnet-4-5",
+        "department": "Marketing",
+        "project": "SEO",
+        "usage": {"input_tokens": 1200, "cache_write_tokens": 5000, "output_tokens": 800},
+    },
     # 23:30 in New York on 31 March is 1 April in UTC: it belongs to the local 31 March.
-    {"id": "c1", "timestamp": "2025-03-31T23:30:00-04:00", "provider": "openai",
-     "model": "gpt-4o-mini", "department": "QA", "project": "Vision",
-     "usage": {"input_tokens": 3000, "output_tokens": 200}},
+    {
+        "id": "c1",
+        "timestamp": "2025-03-31T23:30:00-04:00",
+        "provider": "openai",
+        "model": "gpt-4o-mini",
+        "department": "QA",
+        "project": "Vision",
+        "usage": {"input_tokens": 3000, "output_tokens": 200},
+    },
 ]
 
 
@@ -54,8 +83,9 @@ def ledger(sqlite_store: Store) -> Store:
 def _totals(store: Store) -> tuple[Decimal, Decimal]:
     e = schema.events
     with store.read() as conn:
-        cost, listed = conn.execute(select(func.sum(e.c.cost_nanos),
-                                           func.sum(e.c.list_cost_nanos))).one()
+        cost, listed = conn.execute(
+            select(func.sum(e.c.cost_nanos), func.sum(e.c.list_cost_nanos))
+        ).one()
     return Decimal(cost) / 10**9, Decimal(listed) / 10**9
 
 
@@ -78,8 +108,11 @@ def test_csv_and_parquet_follow_the_specification(ledger: Store, tmp_path: Path)
         rows = list(reader)
     # One row per day, attribution, model and usage type: a1 and a2 share theirs.
     assert len(rows) == 3 + 3 + 2
-    input_row = next(r for r in rows if r["SkuMeter"] == "Input Tokens"
-                     and r["SkuId"] == "openai/gpt-4o/input_tokens")
+    input_row = next(
+        r
+        for r in rows
+        if r["SkuMeter"] == "Input Tokens" and r["SkuId"] == "openai/gpt-4o/input_tokens"
+    )
     assert input_row["ConsumedQuantity"] == "8400007"
     assert input_row["ConsumedUnit"] == "Tokens"
     assert input_row["PricingQuantity"] == "8.400007"
@@ -96,11 +129,16 @@ def test_csv_and_parquet_follow_the_specification(ledger: Store, tmp_path: Path)
     assert input_row["BillingPeriodStart"] == "2025-03-01T05:00:00Z"
     assert input_row["BillingPeriodEnd"] == "2025-04-01T04:00:00Z"
     assert json.loads(input_row["SkuPriceDetails"]) == {
-        "ModelDeveloper": "OpenAI", "ModelId": "gpt-4o", "TokenCacheAction": "Uncached",
-        "TokenDirection": "Input"}
+        "ModelDeveloper": "OpenAI",
+        "ModelId": "gpt-4o",
+        "TokenCacheAction": "Uncached",
+        "TokenDirection": "Input",
+    }
     assert json.loads(input_row["Tags"]) == {
-        "llmledger/department": "Engineering", "llmledger/project": "Backend",
-        "llmledger/agent": "coder"}
+        "llmledger/department": "Engineering",
+        "llmledger/project": "Backend",
+        "llmledger/agent": "coder",
+    }
     meters = {r["SkuMeter"] for r in rows}
     assert {"Cache Read Input Tokens", "Cache Write Input Tokens", "Output Tokens"} <= meters
     late = [r for r in rows if r["SkuId"].startswith("openai/gpt-4o-mini/")]
@@ -114,8 +152,15 @@ def test_parquet_is_exact_decimals_and_utc_timestamps(ledger: Store, tmp_path: P
     csv_path, parquet_path = _export(ledger, tmp_path)
     table = pq.read_table(parquet_path)
     assert tuple(table.column_names) == NAMES
-    for name in ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost",
-                 "PricingQuantity", "ConsumedQuantity", "ListUnitPrice"):
+    for name in (
+        "BilledCost",
+        "EffectiveCost",
+        "ListCost",
+        "ContractedCost",
+        "PricingQuantity",
+        "ConsumedQuantity",
+        "ListUnitPrice",
+    ):
         assert pa.types.is_decimal(table.schema.field(name).type), name
     assert table.schema.field("ChargePeriodStart").type == pa.timestamp("ms", tz="UTC")
     assert table.schema.metadata[b"focus_version"] == b"1.2"
@@ -126,19 +171,36 @@ def test_parquet_is_exact_decimals_and_utc_timestamps(ledger: Store, tmp_path: P
 
 
 def test_the_validator_finds_each_broken_rule() -> None:
-    good = {"BilledCost": "1.5", "BillingCurrency": "USD", "ChargeCategory": "Usage",
-            "ChargeClass": "", "ChargePeriodStart": "2025-03-10T04:00:00Z",
-            "ChargePeriodEnd": "2025-03-11T04:00:00Z", "BillingPeriodStart":
-            "2025-03-01T05:00:00Z", "BillingPeriodEnd": "2025-04-01T04:00:00Z",
-            "ServiceCategory": "AI and Machine Learning", "ServiceSubcategory": "Generative AI",
-            "PricingUnit": "1000000 Tokens", "PricingQuantity": "1", "PricingCategory":
-            "Standard", "ConsumedQuantity": "1000000", "ConsumedUnit": "Tokens",
-            "ListCost": "2.5", "ListUnitPrice": "2.5", "Tags": '{"a": "b"}'}
+    good = {
+        "BilledCost": "1.5",
+        "BillingCurrency": "USD",
+        "ChargeCategory": "Usage",
+        "ChargeClass": "",
+        "ChargePeriodStart": "2025-03-10T04:00:00Z",
+        "ChargePeriodEnd": "2025-03-11T04:00:00Z",
+        "BillingPeriodStart": "2025-03-01T05:00:00Z",
+        "BillingPeriodEnd": "2025-04-01T04:00:00Z",
+        "ServiceCategory": "AI and Machine Learning",
+        "ServiceSubcategory": "Generative AI",
+        "PricingUnit": "1000000 Tokens",
+        "PricingQuantity": "1",
+        "PricingCategory": "Standard",
+        "ConsumedQuantity": "1000000",
+        "ConsumedUnit": "Tokens",
+        "ListCost": "2.5",
+        "ListUnitPrice": "2.5",
+        "Tags": '{"a": "b"}',
+    }
     assert check_rows([good]) == []
     broken = {
-        "BilledCost": "1.5e-3", "ChargeCategory": "Fee", "BillingCurrency": "usd",
-        "ChargePeriodStart": "2025-03-10 04:00:00", "ServiceSubcategory": "Storage",
-        "PricingUnit": "", "Tags": '{"a": {"b": 1}}', "ListCost": "3",
+        "BilledCost": "1.5e-3",
+        "ChargeCategory": "Fee",
+        "BillingCurrency": "usd",
+        "ChargePeriodStart": "2025-03-10 04:00:00",
+        "ServiceSubcategory": "Storage",
+        "PricingUnit": "",
+        "Tags": '{"a": {"b": 1}}',
+        "ListCost": "3",
         "ConsumedQuantity": "-2",
     }
     found = {p.column for p in check_rows([{**good, **{k: v}} for k, v in broken.items()])}
@@ -167,13 +229,15 @@ def test_cli_exports_and_validates_focus(tmp_path: Path, monkeypatch: pytest.Mon
     assert runner.invoke(app, ["import", str(source)]).exit_code == 0
     period = ["--from", "2025-03-01", "--to", "2025-03-31"]
     for name in ("out.parquet", "out.csv"):
-        result = runner.invoke(app, ["export", "--format", "focus", "--validate", *period,
-                                     str(tmp_path / name)])
+        result = runner.invoke(
+            app, ["export", "--format", "focus", "--validate", *period, str(tmp_path / name)]
+        )
         assert result.exit_code == 0, result.output
         assert "valid" in result.stderr and "FOCUS 1.2" in result.stderr
     assert pq.read_table(tmp_path / "out.parquet").num_rows == 8
-    result = runner.invoke(app, ["export", "--format", "focus", "--parquet", *period,
-                                 str(tmp_path / "x.bin")])
+    result = runner.invoke(
+        app, ["export", "--format", "focus", "--parquet", *period, str(tmp_path / "x.bin")]
+    )
     assert result.exit_code == 0 and pq.read_table(tmp_path / "x.bin").num_rows == 8
     stdout = runner.invoke(app, ["export", "--format", "focus", *period, "-"]).stdout
     assert len(list(csv.DictReader(io.StringIO(stdout)))) == 8

@@ -33,10 +33,18 @@ def gateway(
     monkeypatch.setenv("TEST_ANTHROPIC_KEY", fake_anthropic.api_key)
     settings = gateway_settings(
         tmp_path,
-        openai={"base_url": fake_openai.url, "api_key_env": "TEST_OPENAI_KEY",
-                "first_byte_timeout_s": "2", "total_timeout_s": "5"},
-        anthropic={"base_url": fake_anthropic.url, "api_key_env": "TEST_ANTHROPIC_KEY",
-                   "first_byte_timeout_s": "2", "total_timeout_s": "5"},
+        openai={
+            "base_url": fake_openai.url,
+            "api_key_env": "TEST_OPENAI_KEY",
+            "first_byte_timeout_s": "2",
+            "total_timeout_s": "5",
+        },
+        anthropic={
+            "base_url": fake_anthropic.url,
+            "api_key_env": "TEST_ANTHROPIC_KEY",
+            "first_byte_timeout_s": "2",
+            "total_timeout_s": "5",
+        },
     )
     with serve(settings) as running:
         yield running
@@ -44,13 +52,19 @@ def gateway(
 
 @pytest.fixture
 def gemini_gateway(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_gemini: FakeGemini  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fake_gemini: FakeGemini,  # noqa: F811
 ) -> Iterator[RunningGateway]:
     monkeypatch.setenv("TEST_GEMINI_KEY", fake_gemini.api_key)
     settings = gateway_settings(
         tmp_path,
-        gemini={"base_url": fake_gemini.url, "api_key_env": "TEST_GEMINI_KEY",
-                "first_byte_timeout_s": "2", "total_timeout_s": "5"},
+        gemini={
+            "base_url": fake_gemini.url,
+            "api_key_env": "TEST_GEMINI_KEY",
+            "first_byte_timeout_s": "2",
+            "total_timeout_s": "5",
+        },
     )
     with serve(settings) as running:
         yield running
@@ -58,13 +72,18 @@ def gemini_gateway(
 
 @pytest.fixture
 def bedrock_gateway(
-    tmp_path: Path, fake_bedrock: FakeBedrock  # noqa: F811
+    tmp_path: Path,
+    fake_bedrock: FakeBedrock,  # noqa: F811
 ) -> Iterator[RunningGateway]:
     """The gateway signs Bedrock calls with the fake's credentials (never the caller's)."""
     settings = gateway_settings(
         tmp_path,
-        bedrock={"base_url": fake_bedrock.url, "region": fake_bedrock.region,
-                 "first_byte_timeout_s": "2", "total_timeout_s": "5"},
+        bedrock={
+            "base_url": fake_bedrock.url,
+            "region": fake_bedrock.region,
+            "first_byte_timeout_s": "2",
+            "total_timeout_s": "5",
+        },
     )
     with serve(settings, bedrock_credentials=lambda: fake_bedrock.credentials) as running:
         yield running

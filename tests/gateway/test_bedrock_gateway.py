@@ -46,8 +46,11 @@ MODELS = {
 #: USD per million tokens, by the model actually used (see the module docstring).
 PRICES = {
     "anthropic.claude-sonnet-4-5-20250929-v1:0": {
-        "input_tokens": "3.30", "output_tokens": "16.50",
-        "cached_input_tokens": "0.33", "cache_write_tokens": "4.125"},
+        "input_tokens": "3.30",
+        "output_tokens": "16.50",
+        "cached_input_tokens": "0.33",
+        "cache_write_tokens": "4.125",
+    },
     "amazon.nova-pro-v1:0": {"input_tokens": "0.80", "output_tokens": "3.20"},
     "meta.llama3-70b-instruct-v1:0": {"input_tokens": "2.65", "output_tokens": "3.50"},
     "mistral.mistral-large-2402-v1:0": {"input_tokens": "4", "output_tokens": "12"},
@@ -57,11 +60,16 @@ MESSAGES = [{"role": "user", "content": [{"text": "Capital of France?"}]}]
 
 def invoke_body(model: str) -> bytes:
     if "anthropic" in model:
-        body: dict[str, Any] = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 200,
-                                "messages": [{"role": "user", "content": "Capital?"}]}
+        body: dict[str, Any] = {
+            "anthropic_version": "bedrock-2023-05-31",
+            "max_tokens": 200,
+            "messages": [{"role": "user", "content": "Capital?"}],
+        }
     elif "nova" in model:
-        body = {"messages": [{"role": "user", "content": [{"text": "Capital?"}]}],
-                "inferenceConfig": {"maxTokens": 200}}
+        body = {
+            "messages": [{"role": "user", "content": [{"text": "Capital?"}]}],
+            "inferenceConfig": {"maxTokens": 200},
+        }
     elif "meta" in model:
         body = {"prompt": "Capital of France?", "max_gen_len": 200}
     else:
@@ -87,6 +95,7 @@ def bedrock_client(gw: RunningGateway, key: str | None, **creds: str) -> Iterato
         config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
     )
     if key is not None:
+
         def add_key(request: Any, **_: Any) -> None:
             request.headers["X-LLMLedger-Key"] = key
 
@@ -123,21 +132,28 @@ def key(bedrock_gateway: RunningGateway) -> str:
 async def test_converse_is_re_signed_and_priced(
     bedrock_gateway: RunningGateway, fake_bedrock: FakeBedrock, key: str
 ) -> None:
-    answer = await call(bedrock_gateway, key,
-                        lambda c: c.converse(modelId=PROFILE, messages=MESSAGES))
+    answer = await call(
+        bedrock_gateway, key, lambda c: c.converse(modelId=PROFILE, messages=MESSAGES)
+    )
     assert answer["output"]["message"]["content"][0]["text"].startswith("Paris")
     assert "x-llmledger-cost-usd" in answer["ResponseMetadata"]["HTTPHeaders"]
     assert_signed_by_gateway(fake_bedrock, key)
     assert "%3A0" in fake_bedrock.requests[-1].raw_path
     [event] = await asyncio.to_thread(bedrock_gateway.events)
     assert (event["provider"], event["operation"], event["status"]) == (
-        "bedrock", "Converse", "settled")
+        "bedrock",
+        "Converse",
+        "settled",
+    )
     assert event["model_requested"] == PROFILE
     assert event["model_used"] == "anthropic.claude-sonnet-4-5-20250929-v1:0"
     assert event["agent"] == "bedrock-agent"
     assert bedrock_gateway.usage_of(event["id"]) == {
-        "input_tokens": 14, "output_tokens": 9,
-        "cached_input_tokens": 1536, "cache_write_tokens": 512}
+        "input_tokens": 14,
+        "output_tokens": 9,
+        "cached_input_tokens": 1536,
+        "cache_write_tokens": 512,
+    }
     # 14 x 3.30 + 9 x 16.50 + 1536 x 0.33 + 512 x 4.125 = $2813.58 per million
     assert event["cost_nanos"] == 2_813_580
 
@@ -145,14 +161,16 @@ async def test_converse_is_re_signed_and_priced(
 async def test_converse_stream(
     bedrock_gateway: RunningGateway, fake_bedrock: FakeBedrock, key: str
 ) -> None:
-    events = await call(bedrock_gateway, key, lambda c: list(
-        c.converse_stream(modelId=PROFILE, messages=MESSAGES)["stream"]))
+    events = await call(
+        bedrock_gateway,
+        key,
+        lambda c: list(c.converse_stream(modelId=PROFILE, messages=MESSAGES)["stream"]),
+    )
     assert [next(iter(e)) for e in events][-1] == "metadata"
     assert events[-1]["metadata"]["usage"]["outputTokens"] == 9
     assert_signed_by_gateway(fake_bedrock, key)
     [event] = await asyncio.to_thread(bedrock_gateway.events)
-    assert (event["operation"], event["status"], event["flags"]) == (
-        "ConverseStream", "settled", 0)
+    assert (event["operation"], event["status"], event["flags"]) == ("ConverseStream", "settled", 0)
     assert event["cost_nanos"] == 2_813_580
 
 
@@ -160,8 +178,13 @@ async def test_converse_stream(
 async def test_invoke_model_each_family(
     bedrock_gateway: RunningGateway, fake_bedrock: FakeBedrock, key: str, model: str
 ) -> None:
-    answer = await call(bedrock_gateway, key, lambda c: c.invoke_model(
-        modelId=model, body=invoke_body(model), contentType="application/json"))
+    answer = await call(
+        bedrock_gateway,
+        key,
+        lambda c: c.invoke_model(
+            modelId=model, body=invoke_body(model), contentType="application/json"
+        ),
+    )
     assert json.loads(answer["body"].read())
     assert_signed_by_gateway(fake_bedrock, key)
     [event] = await asyncio.to_thread(bedrock_gateway.events)
@@ -176,14 +199,22 @@ async def test_invoke_model_each_family(
 async def test_invoke_model_with_response_stream_each_family(
     bedrock_gateway: RunningGateway, fake_bedrock: FakeBedrock, key: str, model: str
 ) -> None:
-    chunks = await call(bedrock_gateway, key, lambda c: list(
-        c.invoke_model_with_response_stream(modelId=model, body=invoke_body(model))["body"]))
+    chunks = await call(
+        bedrock_gateway,
+        key,
+        lambda c: list(
+            c.invoke_model_with_response_stream(modelId=model, body=invoke_body(model))["body"]
+        ),
+    )
     assert chunks and all("chunk" in e for e in chunks)
     assert b"amazon-bedrock-invocationMetrics" in chunks[-1]["chunk"]["bytes"]
     assert_signed_by_gateway(fake_bedrock, key)
     [event] = await asyncio.to_thread(bedrock_gateway.events)
     assert (event["operation"], event["status"], event["flags"]) == (
-        "InvokeModelWithResponseStream", "settled", 0)
+        "InvokeModelWithResponseStream",
+        "settled",
+        0,
+    )
     assert event["model_used"] == MODELS[model]
     usage = bedrock_gateway.usage_of(event["id"])
     assert usage["input_tokens"] > 0 and usage["output_tokens"] > 0
@@ -197,8 +228,9 @@ async def test_bedrock_api_key_variant(
     virtual key. boto3 refuses bearer auth over plain HTTP, so the call is made raw."""
     url = f"{bedrock_gateway.url}/bedrock/model/{quote(PROFILE, safe='')}/converse"
     async with aiohttp.ClientSession() as http:
-        async with http.post(url, json={"messages": MESSAGES},
-                             headers={"authorization": f"Bearer {key}"}) as resp:
+        async with http.post(
+            url, json={"messages": MESSAGES}, headers={"authorization": f"Bearer {key}"}
+        ) as resp:
             assert resp.status == 200
             assert (await resp.json())["usage"]["outputTokens"] == 9
     assert_signed_by_gateway(fake_bedrock, key)
@@ -211,7 +243,8 @@ async def test_a_wrong_gateway_signature_fails_at_the_fake(
 ) -> None:
     """The fake really checks SigV4: signed with a wrong secret, the call is refused."""
     settings = gateway_settings(
-        tmp_path, bedrock={"base_url": fake_bedrock.url, "region": fake_bedrock.region})
+        tmp_path, bedrock={"base_url": fake_bedrock.url, "region": fake_bedrock.region}
+    )
     wrong = Credentials(fake_bedrock.credentials.access_key, "not-the-secret")
     with serve(settings, bedrock_credentials=lambda: wrong) as gw:
         key = gw.key()
@@ -228,8 +261,9 @@ async def test_missing_and_invalid_keys_get_aws_errors(
 ) -> None:
     for key in (None, "llk_not-a-real-key"):
         with pytest.raises(botocore.exceptions.ClientError) as caught:
-            await call(bedrock_gateway, key,
-                       lambda c: c.converse(modelId=PROFILE, messages=MESSAGES))
+            await call(
+                bedrock_gateway, key, lambda c: c.converse(modelId=PROFILE, messages=MESSAGES)
+            )
         error = caught.value.response["Error"]
         assert error["Code"] == "UnrecognizedClientException", key
         assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 401
@@ -242,12 +276,18 @@ async def test_budget_exceeded_is_a_throttling_exception(
     bedrock_gateway: RunningGateway, fake_bedrock: FakeBedrock, key: str
 ) -> None:
     with bedrock_gateway.store.write() as conn:
-        set_budget(conn, scope="agent:Engineering/Platform/bedrock-agent",
-                   limit_usd=Decimal("0.001"))
+        set_budget(
+            conn, scope="agent:Engineering/Platform/bedrock-agent", limit_usd=Decimal("0.001")
+        )
     bedrock_gateway.app.runtime.budgets.invalidate()
     with pytest.raises(botocore.exceptions.ClientError) as caught:
-        await call(bedrock_gateway, key, lambda c: c.converse(
-            modelId=PROFILE, messages=MESSAGES, inferenceConfig={"maxTokens": 8000}))
+        await call(
+            bedrock_gateway,
+            key,
+            lambda c: c.converse(
+                modelId=PROFILE, messages=MESSAGES, inferenceConfig={"maxTokens": 8000}
+            ),
+        )
     assert caught.value.response["Error"]["Code"] == "ThrottlingException"
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
     assert "agent:Engineering/Platform/bedrock-agent" in caught.value.response["Error"]["Message"]
@@ -257,16 +297,21 @@ async def test_budget_exceeded_is_a_throttling_exception(
     assert event["status"] == "blocked"
 
 
-@pytest.mark.parametrize(("scenario", "status", "code"), [
-    ("429", 429, "ThrottlingException"), ("500", 500, "InternalServerException")])
+@pytest.mark.parametrize(
+    ("scenario", "status", "code"),
+    [("429", 429, "ThrottlingException"), ("500", 500, "InternalServerException")],
+)
 async def test_upstream_errors_pass_through(
-    bedrock_gateway: RunningGateway, fake_bedrock: FakeBedrock, key: str,
-    scenario: str, status: int, code: str,
+    bedrock_gateway: RunningGateway,
+    fake_bedrock: FakeBedrock,
+    key: str,
+    scenario: str,
+    status: int,
+    code: str,
 ) -> None:
     fake_bedrock.use(scenario)
     with pytest.raises(botocore.exceptions.ClientError) as caught:
-        await call(bedrock_gateway, key,
-                   lambda c: c.converse(modelId=PROFILE, messages=MESSAGES))
+        await call(bedrock_gateway, key, lambda c: c.converse(modelId=PROFILE, messages=MESSAGES))
     assert caught.value.response["Error"]["Code"] == code
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
     assert len(fake_bedrock.requests) == 1

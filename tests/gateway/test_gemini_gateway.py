@@ -92,14 +92,18 @@ async def test_generate_content_sync_is_priced(
     assert_upstream_saw_only_the_gateway_key(fake_gemini, key)
     [event] = await asyncio.to_thread(gemini_gateway.events)
     assert (event["provider"], event["operation"], event["status"]) == (
-        "google", "generateContent", "settled")
+        "google",
+        "generateContent",
+        "settled",
+    )
     assert (event["department"], event["project"], event["agent"]) == ("QA", "Vision", "inspector")
     usage = gemini_gateway.usage_of(event["id"])
     assert usage["input_tokens"] == 8
     # (input + output + thinking) tokens at $0.30 / $2.50 per million.
-    expected = (Decimal(usage["input_tokens"]) * Decimal("0.30")
-                + Decimal(usage["output_tokens"] + usage.get("reasoning_tokens", 0))
-                * Decimal("2.50")) / 1_000_000
+    expected = (
+        Decimal(usage["input_tokens"]) * Decimal("0.30")
+        + Decimal(usage["output_tokens"] + usage.get("reasoning_tokens", 0)) * Decimal("2.50")
+    ) / 1_000_000
     assert event["cost_nanos"] == int(expected * 1_000_000_000)
 
 
@@ -163,8 +167,10 @@ async def test_key_query_parameter_never_reaches_upstream_or_ledger(
         async with http.post(url, json=body) as resp:
             assert resp.status == 200
             assert (await resp.json())["usageMetadata"]["promptTokenCount"] == 8
-        stream_url = (f"{gemini_gateway.url}/gemini/v1beta/models/{MODEL}"
-                      f":streamGenerateContent?alt=sse&key={key}")
+        stream_url = (
+            f"{gemini_gateway.url}/gemini/v1beta/models/{MODEL}"
+            f":streamGenerateContent?alt=sse&key={key}"
+        )
         async with http.post(stream_url, json=body) as resp:
             assert resp.status == 200
             assert (await resp.read()).startswith(b"data: ")
@@ -174,8 +180,11 @@ async def test_key_query_parameter_never_reaches_upstream_or_ledger(
     assert len(events) == 2
     assert all(key not in str(e) for e in events)
     with gemini_gateway.store.read() as conn:
-        rows = [str(dict(r)) for t in (schema.events, schema.event_usage)
-                for r in conn.execute(select(t)).mappings()]
+        rows = [
+            str(dict(r))
+            for t in (schema.events, schema.event_usage)
+            for r in conn.execute(select(t)).mappings()
+        ]
     assert rows and all(key not in r for r in rows)
 
 
@@ -185,19 +194,30 @@ async def test_multimodal_request_is_attributed_per_modality(
     fake_gemini.use(recording="generate_content_multimodal")
     answer = await client.aio.models.generate_content(
         model=MODEL,
-        contents=[types.Content(role="user", parts=[
-            types.Part.from_text(text="Describe the photo, the recording and the clip."),
-            types.Part.from_bytes(data=b"\x89PNG\r\n\x1a\n" + b"\0" * 2_000,
-                                  mime_type="image/png"),
-            types.Part.from_bytes(data=b"ID3" + b"\0" * 40_000, mime_type="audio/mp3"),
-            types.Part.from_bytes(data=b"\0\0\0\x18ftypmp42" + b"\0" * 200_000,
-                                  mime_type="video/mp4"),
-        ])],
+        contents=[
+            types.Content(
+                role="user",
+                parts=[
+                    types.Part.from_text(text="Describe the photo, the recording and the clip."),
+                    types.Part.from_bytes(
+                        data=b"\x89PNG\r\n\x1a\n" + b"\0" * 2_000, mime_type="image/png"
+                    ),
+                    types.Part.from_bytes(data=b"ID3" + b"\0" * 40_000, mime_type="audio/mp3"),
+                    types.Part.from_bytes(
+                        data=b"\0\0\0\x18ftypmp42" + b"\0" * 200_000, mime_type="video/mp4"
+                    ),
+                ],
+            )
+        ],
     )
     assert answer.text and answer.text.startswith("A dog runs")
     sent = fake_gemini.requests[-1].json()
     assert [next(iter(p)) for p in sent["contents"][0]["parts"]] == [
-        "text", "inlineData", "inlineData", "inlineData"]
+        "text",
+        "inlineData",
+        "inlineData",
+        "inlineData",
+    ]
     [event] = await asyncio.to_thread(gemini_gateway.events)
     # usageMetadata: TEXT 12, IMAGE 258, AUDIO 640, VIDEO 4184 prompt tokens; 22 output.
     assert usage_milli(gemini_gateway, event["id"]) == {
@@ -218,8 +238,12 @@ async def test_multimodal_request_is_attributed_per_modality(
     #                    $0.0020312 (the derived counts are informational: priced at zero)
     assert event["cost_nanos"] == 2_031_200
     with gemini_gateway.store.read() as conn:
-        costs = {r.usage_type: r.cost_nanos for r in conn.execute(
-            select(schema.event_usage).where(schema.event_usage.c.event_id == event["id"]))}
+        costs = {
+            r.usage_type: r.cost_nanos
+            for r in conn.execute(
+                select(schema.event_usage).where(schema.event_usage.c.event_id == event["id"])
+            )
+        }
     assert costs["input_audio_tokens"] == 640_000
     assert costs["input_video_tokens"] == 1_255_200
     assert costs["input_image_tokens"] == 77_400
@@ -270,7 +294,8 @@ async def test_budget_exceeded_is_resource_exhausted(
     gemini_gateway.app.runtime.budgets.invalidate()
     with pytest.raises(errors.ClientError) as caught:
         await client.aio.models.generate_content(
-            model=MODEL, contents="Hi",
+            model=MODEL,
+            contents="Hi",
             config=types.GenerateContentConfig(max_output_tokens=60_000),
         )
     assert (caught.value.code, caught.value.status) == (429, "RESOURCE_EXHAUSTED")
@@ -283,11 +308,16 @@ async def test_budget_exceeded_is_resource_exhausted(
     assert event["status"] == "blocked"
 
 
-@pytest.mark.parametrize(("scenario", "status", "code"), [
-    ("429", 429, "RESOURCE_EXHAUSTED"), ("500", 500, "INTERNAL")])
+@pytest.mark.parametrize(
+    ("scenario", "status", "code"), [("429", 429, "RESOURCE_EXHAUSTED"), ("500", 500, "INTERNAL")]
+)
 async def test_upstream_errors_pass_through(
-    gemini_gateway: RunningGateway, fake_gemini: FakeGemini, client: genai.Client,
-    scenario: str, status: int, code: str,
+    gemini_gateway: RunningGateway,
+    fake_gemini: FakeGemini,
+    client: genai.Client,
+    scenario: str,
+    status: int,
+    code: str,
 ) -> None:
     fake_gemini.use(scenario)
     with pytest.raises(errors.APIError) as caught:

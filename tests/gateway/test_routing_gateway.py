@@ -62,15 +62,35 @@ class EchoAnthropic(FakeAnthropic):
 
 
 RULES: list[dict[str, Any]] = [
-    {"name": "simple 4o to mini", "from_model": "gpt-4o", "to_model": "gpt-4o-mini",
-     "when": {"max_complexity": 0.35}, "mode": "enforce", "exclude_agents": ["auditor"]},
-    {"name": "json to 3.5", "scope": "department:Legal", "from_model": "gpt-4.1",
-     "to_model": "gpt-3.5-turbo", "mode": "enforce"},
-    {"name": "sonnet to haiku", "from_model": "claude-sonnet-4-5", "to_model": "claude-haiku-4-5",
-     "when": {"max_complexity": 0.35}, "mode": "enforce"},
-    {"name": "sonnet to 3.5 haiku", "scope": "department:Legal",
-     "from_model": "claude-opus-4-1", "to_model": "claude-3-5-haiku-20241022",
-     "mode": "enforce"},
+    {
+        "name": "simple 4o to mini",
+        "from_model": "gpt-4o",
+        "to_model": "gpt-4o-mini",
+        "when": {"max_complexity": 0.35},
+        "mode": "enforce",
+        "exclude_agents": ["auditor"],
+    },
+    {
+        "name": "json to 3.5",
+        "scope": "department:Legal",
+        "from_model": "gpt-4.1",
+        "to_model": "gpt-3.5-turbo",
+        "mode": "enforce",
+    },
+    {
+        "name": "sonnet to haiku",
+        "from_model": "claude-sonnet-4-5",
+        "to_model": "claude-haiku-4-5",
+        "when": {"max_complexity": 0.35},
+        "mode": "enforce",
+    },
+    {
+        "name": "sonnet to 3.5 haiku",
+        "scope": "department:Legal",
+        "from_model": "claude-opus-4-1",
+        "to_model": "claude-3-5-haiku-20241022",
+        "mode": "enforce",
+    },
 ]
 
 
@@ -114,8 +134,9 @@ def shadow_gw(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fakes: Any) -> It
 
 
 def oai(gw: RunningGateway, key: str, **headers: str) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=f"{gw.url}/openai/v1", api_key=key, max_retries=0,
-                              default_headers=headers or None)
+    return openai.AsyncOpenAI(
+        base_url=f"{gw.url}/openai/v1", api_key=key, max_retries=0, default_headers=headers or None
+    )
 
 
 def ant(gw: RunningGateway, key: str) -> anthropic.AsyncAnthropic:
@@ -139,7 +160,10 @@ async def test_simple_chat_is_routed_and_saving_is_exact(routed_gw: Any) -> None
     assert fo.last.json()["model"] == "gpt-4o-mini"
     [event] = await asyncio.to_thread(gw.events)
     assert (event["model_requested"], event["model_used"], event["routed_from"]) == (
-        "gpt-4o", "gpt-4o-mini", "gpt-4o")
+        "gpt-4o",
+        "gpt-4o-mini",
+        "gpt-4o",
+    )
     assert event["cost_nanos"] == 8_850  # 19 x 0.15 + 10 x 0.60 micro-dollars
     assert event["requested_cost_nanos"] == 147_500  # 19 x 2.50 + 10 x 10
     decision = routing(event)
@@ -160,18 +184,23 @@ async def test_routed_stream_comes_back_as_a_chat_stream(routed_gw: Any) -> None
     assert fo.last.json()["stream_options"] == {"include_usage": True}
     [event] = await asyncio.to_thread(gw.events)
     assert (event["routed_from"], event["cost_nanos"], event["requested_cost_nanos"]) == (
-        "gpt-4o", 8_850, 147_500)
+        "gpt-4o",
+        8_850,
+        147_500,
+    )
 
 
 async def test_anthropic_routed_plain_and_streamed(routed_gw: Any) -> None:
     gw, _, fa = routed_gw
     async with ant(gw, gw.key()) as c:
         raw = await c.messages.with_raw_response.create(
-            model="claude-sonnet-4-5", max_tokens=100, messages=HELLO)
+            model="claude-sonnet-4-5", max_tokens=100, messages=HELLO
+        )
         message = await raw.parse()
         assert raw.headers["x-llmledger-routed-from"] == "claude-sonnet-4-5"
-        async with c.messages.stream(model="claude-sonnet-4-5", max_tokens=100,
-                                     messages=HELLO) as stream:
+        async with c.messages.stream(
+            model="claude-sonnet-4-5", max_tokens=100, messages=HELLO
+        ) as stream:
             text = "".join([t async for t in stream.text_stream])
     assert message.model == "claude-haiku-4-5" and text
     assert [r.json()["model"] for r in fa.requests] == ["claude-haiku-4-5"] * 2
@@ -186,17 +215,20 @@ async def test_opt_out_exclusion_and_complexity_keep_the_requested_model(
     routed_gw: Any,
 ) -> None:
     gw, fo, _ = routed_gw
-    hard = ("Refactor this service step by step: first analyze the race condition, then "
-            "implement a fix with unit tests, and finally compare the trade-offs.\n"
-            "```python\ndef handle(self):\n    self.lock.acquire()\n```")
+    hard = (
+        "Refactor this service step by step: first analyze the race condition, then "
+        "implement a fix with unit tests, and finally compare the trade-offs.\n"
+        "```python\ndef handle(self):\n    self.lock.acquire()\n```"
+    )
     async with oai(gw, gw.key(), **{"X-Route": "off"}) as c:
         raw = await c.chat.completions.with_raw_response.create(model="gpt-4o", messages=HELLO)
         assert "x-llmledger-routed-from" not in raw.headers
     async with oai(gw, gw.key(agent="auditor")) as c:
         await c.chat.completions.create(model="gpt-4o", messages=HELLO)
     async with oai(gw, gw.key()) as c:
-        await c.chat.completions.create(model="gpt-4o",
-                                        messages=[{"role": "user", "content": hard}])
+        await c.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": hard}]
+        )
     assert [r.json()["model"] for r in fo.requests] == ["gpt-4o"] * 3
     events = await asyncio.to_thread(gw.events)
     assert all(e["routed_from"] is None for e in events)
@@ -212,18 +244,30 @@ async def test_capability_guard_never_routes_what_the_target_cannot_do(
 ) -> None:
     gw, fo, fa = routed_gw
     key = gw.key(department="Legal", project="Contracts", agent="reviewer")
-    schema: Any = {"type": "json_schema",
-                   "json_schema": {"name": "x", "schema": {"type": "object"}}}
-    image: Any = [{"role": "user", "content": [
-        {"type": "text", "text": "What is this?"},
-        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}]}]
+    schema: Any = {
+        "type": "json_schema",
+        "json_schema": {"name": "x", "schema": {"type": "object"}},
+    }
+    image: Any = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "What is this?"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+            ],
+        }
+    ]
     async with oai(gw, key) as c:
         await c.chat.completions.create(model="gpt-4.1", messages=HELLO, response_format=schema)
         await c.chat.completions.create(model="gpt-4.1", messages=image)
         await c.chat.completions.create(model="gpt-4.1", messages=HELLO)
     async with ant(gw, key) as c:
-        await c.messages.create(model="claude-opus-4-1", max_tokens=2000, messages=HELLO,
-                                thinking={"type": "enabled", "budget_tokens": 1024})
+        await c.messages.create(
+            model="claude-opus-4-1",
+            max_tokens=2000,
+            messages=HELLO,
+            thinking={"type": "enabled", "budget_tokens": 1024},
+        )
     assert [r.json()["model"] for r in fo.requests] == ["gpt-4.1", "gpt-4.1", "gpt-3.5-turbo"]
     assert fa.last.json()["model"] == "claude-opus-4-1"
     events = await asyncio.to_thread(gw.events)
@@ -244,17 +288,26 @@ async def test_a_failing_routed_model_falls_back_to_the_requested_one(routed_gw:
     assert [r.json()["model"] for r in fo.requests] == ["gpt-4o-mini", "gpt-4o"]
     failed, retried = await asyncio.to_thread(gw.events)
     assert (failed["status"], failed["http_status"], failed["model_used"]) == (
-        "failed", 503, "gpt-4o-mini")
+        "failed",
+        503,
+        "gpt-4o-mini",
+    )
     assert failed["routed_from"] is None and routing(failed)["fallback"] == "503"
     assert (retried["status"], retried["model_used"], retried["cost_nanos"]) == (
-        "settled", "gpt-4o", 147_500)
+        "settled",
+        "gpt-4o",
+        147_500,
+    )
     assert routing(retried)["mode"] == "fallback"
 
 
 async def _savings(gw: RunningGateway, **params: str) -> dict[str, Any]:
     async with aiohttp.ClientSession() as http:
-        async with http.get(f"{gw.url}/api/v1/savings", params=params,
-                            headers={"authorization": f"Bearer {ADMIN_TOKEN}"}) as resp:
+        async with http.get(
+            f"{gw.url}/api/v1/savings",
+            params=params,
+            headers={"authorization": f"Bearer {ADMIN_TOKEN}"},
+        ) as resp:
             assert resp.status == 200, await resp.text()
             body: dict[str, Any] = await resp.json()
     return body
@@ -269,7 +322,9 @@ async def test_savings_api_totals_routed_calls_with_non_attributed(routed_gw: An
     body = await _savings(gw, group_by="department")
     assert body["total_usd"] == "0.0002773"
     assert sorted((r["department"], r["saved_usd"], r["requests"]) for r in body["rows"]) == [
-        ("Engineering", "0.00013865", 1), ("Non-attributed", "0.00013865", 1)]
+        ("Engineering", "0.00013865", 1),
+        ("Non-attributed", "0.00013865", 1),
+    ]
     assert body["rows"][0]["requested_cost_usd"] == "0.0001475"
     assert body["rows"][0]["actual_cost_usd"] == "0.00000885"
 
@@ -287,8 +342,14 @@ async def test_shadow_records_the_saving_and_forwards_as_requested(shadow_gw: An
     assert (decision["would_cost_nanos"], decision["saved_nanos"]) == (8_850, 138_650)
     shadow = await _savings(gw, group_by="department,model", mode="shadow")
     assert shadow["total_usd"] == "0.00013865"
-    assert shadow["rows"] == [{"department": "Engineering", "model": "gpt-4o",
-                               "requested_cost_usd": "0.0001475",
-                               "actual_cost_usd": "0.00000885", "saved_usd": "0.00013865",
-                               "requests": 1}]
+    assert shadow["rows"] == [
+        {
+            "department": "Engineering",
+            "model": "gpt-4o",
+            "requested_cost_usd": "0.0001475",
+            "actual_cost_usd": "0.00000885",
+            "saved_usd": "0.00013865",
+            "requests": 1,
+        }
+    ]
     assert (await _savings(gw))["total_usd"] == "0"

@@ -28,8 +28,15 @@ NOW = datetime.now(UTC)
 def gateway_events(count: int) -> list[UsageEvent]:
     out = []
     for ev in random_events(7, count):
-        out.append(replace(ev, ts=NOW, source=EventSource.GATEWAY, status=EventStatus.RESERVED,
-                           reserved_nanos=ev.cost_nanos + 1_000))
+        out.append(
+            replace(
+                ev,
+                ts=NOW,
+                source=EventSource.GATEWAY,
+                status=EventStatus.RESERVED,
+                reserved_nanos=ev.cost_nanos + 1_000,
+            )
+        )
     return out
 
 
@@ -40,8 +47,7 @@ def test_batches_book_what_single_writes_book(store: Store) -> None:
     book.load()
     events = gateway_events(40)
     with_budget = {ev.id for ev in events[::2]}  # half held against the org budget
-    requests = [(ev, book.holds(["org"], NOW) if ev.id in with_budget else [])
-                for ev in events]
+    requests = [(ev, book.holds(["org"], NOW) if ev.id in with_budget else []) for ev in events]
     with store.write() as conn:
         assert reservations.reserve_many(conn, requests) == [None] * len(events)
     with store.read() as conn:
@@ -54,19 +60,23 @@ def test_batches_book_what_single_writes_book(store: Store) -> None:
         # The first one alone (the single path), the rest at once, one of them twice.
         assert reservations.settle_many(conn, settled[:1], ZONE) == [True]
         assert reservations.settle_many(conn, settled[1:] + settled[1:2], ZONE) == (
-            [True] * (len(events) - 1) + [False])
+            [True] * (len(events) - 1) + [False]
+        )
     with store.read() as conn:
         rows = {r["id"]: r for r in conn.execute(select(schema.events)).mappings()}
-        usage = sorted(tuple(sorted(r.items())) for r in conn.execute(
-            select(schema.event_usage)).mappings())
-        spent, reserved = conn.execute(select(schema.budget_periods.c.spent_nanos,
-                                              schema.budget_periods.c.reserved_nanos)).one()
-        assert conn.execute(
-            select(func.count()).select_from(schema.reservation_holds)).scalar_one() == 0
+        usage = sorted(
+            tuple(sorted(r.items())) for r in conn.execute(select(schema.event_usage)).mappings()
+        )
+        spent, reserved = conn.execute(
+            select(schema.budget_periods.c.spent_nanos, schema.budget_periods.c.reserved_nanos)
+        ).one()
+        assert (
+            conn.execute(select(func.count()).select_from(schema.reservation_holds)).scalar_one()
+            == 0
+        )
     assert all(rows[ev.id]["status"] == "settled" for ev in events)
     assert all(rows[ev.id]["cost_nanos"] == ev.cost_nanos for ev in events)
-    assert (spent, reserved) == (
-        sum(ev.cost_nanos for ev in events if ev.id in with_budget), 0)
+    assert (spent, reserved) == (sum(ev.cost_nanos for ev in events if ev.id in with_budget), 0)
     expected = sorted(tuple(sorted(r.items())) for ev in settled for r in usage_rows(ev))
     assert usage == expected
     maintained = snapshot(store)

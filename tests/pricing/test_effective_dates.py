@@ -26,17 +26,18 @@ def test_the_timestamp_offset_is_respected(catalog: PriceCatalog) -> None:
 
 def test_veo_price_cut(catalog: PriceCatalog) -> None:
     usage = Usage.of(video_seconds=8)
-    launch = catalog.quote(usage, "google", "veo-3.0-generate-001", datetime(2025, 8, 1,
-                                                                             tzinfo=UTC))
-    later = catalog.quote(usage, "google", "veo-3.0-generate-001", datetime(2025, 9, 9,
-                                                                            tzinfo=UTC))
+    launch = catalog.quote(
+        usage, "google", "veo-3.0-generate-001", datetime(2025, 8, 1, tzinfo=UTC)
+    )
+    later = catalog.quote(usage, "google", "veo-3.0-generate-001", datetime(2025, 9, 9, tzinfo=UTC))
     assert launch.total_nanos == usd_to_nanos("6")  # $0.75/s
     assert later.total_nanos == usd_to_nanos("3.2")  # $0.40/s
 
 
 def test_before_a_price_exists_the_call_is_unpriced(catalog: PriceCatalog) -> None:
-    quote = catalog.quote(Usage.of(video_seconds=4), "openai", "sora-2",
-                          datetime(2025, 1, 1, tzinfo=UTC))
+    quote = catalog.quote(
+        Usage.of(video_seconds=4), "openai", "sora-2", datetime(2025, 1, 1, tzinfo=UTC)
+    )
     assert quote.unpriced and quote.unpriced_types == (UsageType.VIDEO_SECONDS,)
     assert quote.priced_model == "sora-2"
 
@@ -45,10 +46,8 @@ def test_long_context_tier_of_sonnet_4_starts_with_its_1m_context(
     catalog: PriceCatalog,
 ) -> None:
     usage = Usage.of(input_tokens=300_000)
-    early = catalog.quote(usage, "anthropic", "claude-sonnet-4-0",
-                          datetime(2025, 8, 1, tzinfo=UTC))
-    late = catalog.quote(usage, "anthropic", "claude-sonnet-4-0",
-                         datetime(2025, 8, 12, tzinfo=UTC))
+    early = catalog.quote(usage, "anthropic", "claude-sonnet-4-0", datetime(2025, 8, 1, tzinfo=UTC))
+    late = catalog.quote(usage, "anthropic", "claude-sonnet-4-0", datetime(2025, 8, 12, tzinfo=UTC))
     assert early.total_nanos == usd_to_nanos("0.9")
     assert late.total_nanos == usd_to_nanos("1.8")
 
@@ -56,9 +55,11 @@ def test_long_context_tier_of_sonnet_4_starts_with_its_1m_context(
 def test_batch_variant_applies_from_its_date(catalog: PriceCatalog) -> None:
     # genai-prices records OpenAI's batch prices (half) from 2026-10-14 on
     batch = {"processing": "batch"}
-    before = catalog.quote(MTOK_IN_OUT, "openai", "gpt-4o", datetime(2026, 10, 13, tzinfo=UTC),
-                           batch)
-    after = catalog.quote(MTOK_IN_OUT, "openai", "gpt-4o", datetime(2026, 10, 14, tzinfo=UTC),
-                          batch)
+    before = catalog.quote(
+        MTOK_IN_OUT, "openai", "gpt-4o", datetime(2026, 10, 13, tzinfo=UTC), batch
+    )
+    after = catalog.quote(
+        MTOK_IN_OUT, "openai", "gpt-4o", datetime(2026, 10, 14, tzinfo=UTC), batch
+    )
     assert before.total_nanos == usd_to_nanos("12.5")
     assert after.total_nanos == usd_to_nanos("6.25")

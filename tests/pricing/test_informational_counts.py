@@ -14,7 +14,9 @@ def test_gemini_image_count_beside_its_tokens() -> None:
     catalog = PriceCatalog.build()
     with_count = catalog.quote(
         Usage.of(input_tokens=100, input_image_tokens=516, input_images=2, requests=1),
-        "google", "gemini-2.5-flash", AT,
+        "google",
+        "gemini-2.5-flash",
+        AT,
     )
     tokens_only = catalog.quote(
         Usage.of(input_tokens=100, input_image_tokens=516), "google", "gemini-2.5-flash", AT

@@ -36,8 +36,11 @@ def test_max_output_tokens(catalog: PriceCatalog, provider: str, model: str, lim
         ("google", "models/gemini-2.5-flash"),
         ("gemini", "gemini-2.5-flash"),
         ("bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0"),
-        ("bedrock", "arn:aws:bedrock:us-east-1:123456789012:inference-profile/"
-                    "us.anthropic.claude-sonnet-4-5-20250929-v1:0"),
+        (
+            "bedrock",
+            "arn:aws:bedrock:us-east-1:123456789012:inference-profile/"
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        ),
         ("openai", "dall-e-3"),
         ("google", "veo-3.0-generate-001"),
     ],

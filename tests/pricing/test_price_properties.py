@@ -29,13 +29,22 @@ MODELS = [
 ]
 # Models whose token prices have no long-context tier and are whole nano-USD per token:
 # their costs add up exactly across calls.
-ADDITIVE = [("openai", "gpt-4o"), ("openai", "gpt-4.1"), ("google", "gemini-2.5-flash"),
-            ("anthropic", "claude-haiku-4-5"), ("bedrock", "amazon.nova-pro-v1:0")]
+ADDITIVE = [
+    ("openai", "gpt-4o"),
+    ("openai", "gpt-4.1"),
+    ("google", "gemini-2.5-flash"),
+    ("anthropic", "claude-haiku-4-5"),
+    ("bedrock", "amazon.nova-pro-v1:0"),
+]
 # Long-context tiers are decided per call (a sum may cross them): models without tiers.
 UNTIERED = [m for m in MODELS if m[1] not in ("claude-sonnet-4-5", "gemini-2.5-pro")]
-TOKEN_TYPES = [UsageType.INPUT_TOKENS, UsageType.CACHED_INPUT_TOKENS,
-               UsageType.OUTPUT_TOKENS, UsageType.REASONING_TOKENS,
-               UsageType.INPUT_AUDIO_TOKENS]
+TOKEN_TYPES = [
+    UsageType.INPUT_TOKENS,
+    UsageType.CACHED_INPUT_TOKENS,
+    UsageType.OUTPUT_TOKENS,
+    UsageType.REASONING_TOKENS,
+    UsageType.INPUT_AUDIO_TOKENS,
+]
 
 
 def quantities(usage_type: UsageType) -> st.SearchStrategy[Decimal]:
@@ -44,22 +53,26 @@ def quantities(usage_type: UsageType) -> st.SearchStrategy[Decimal]:
     return st.integers(0, 2 * 10**6).map(Decimal)
 
 
-usages = st.fixed_dictionaries(
-    {}, optional={t: quantities(t) for t in UsageType}
-).map(Usage)
+usages = st.fixed_dictionaries({}, optional={t: quantities(t) for t in UsageType}).map(Usage)
 token_usages = st.fixed_dictionaries(
     {}, optional={t: st.integers(0, 150_000).map(Decimal) for t in TOKEN_TYPES}
 ).map(Usage)
 moments = st.datetimes(
     min_value=datetime(2024, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
 )
-attributes = st.one_of(st.none(), st.fixed_dictionaries({}, optional={
-    "quality": st.sampled_from(["low", "medium", "high", "auto", "hd"]),
-    "size": st.sampled_from(["1024x1024", "1536x1024", "auto", "1k"]),
-    "processing": st.just("batch"),
-    "service_tier": st.sampled_from(["flex", "priority"]),
-    "cache_ttl": st.sampled_from(["5m", "1h"]),
-}))
+attributes = st.one_of(
+    st.none(),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "quality": st.sampled_from(["low", "medium", "high", "auto", "hd"]),
+            "size": st.sampled_from(["1024x1024", "1536x1024", "auto", "1k"]),
+            "processing": st.just("batch"),
+            "service_tier": st.sampled_from(["flex", "priority"]),
+            "cache_ttl": st.sampled_from(["5m", "1h"]),
+        },
+    ),
+)
 
 
 def assert_exact_types(quote: Quote) -> None:
@@ -101,8 +114,7 @@ def test_lines_add_up_to_the_total_and_nothing_is_a_float(
 
 
 @settings(max_examples=200, deadline=None)
-@given(batch=st.lists(token_usages, min_size=1, max_size=8),
-       model=st.sampled_from(ADDITIVE))
+@given(batch=st.lists(token_usages, min_size=1, max_size=8), model=st.sampled_from(ADDITIVE))
 def test_pricing_a_summed_batch_equals_pricing_each_call(
     catalog: PriceCatalog, batch: list[Usage], model: tuple[str, str]
 ) -> None:

@@ -33,26 +33,37 @@ def test_exported_names_do_not_drift() -> None:
 
 def test_quote_and_line_fields_are_the_documented_ones() -> None:
     assert [f.name for f in dataclasses.fields(Quote)] == [
-        "provider", "model", "priced_model", "unpriced", "unpriced_types", "lines",
-        "total_nanos", "list_total_nanos",
+        "provider",
+        "model",
+        "priced_model",
+        "unpriced",
+        "unpriced_types",
+        "lines",
+        "total_nanos",
+        "list_total_nanos",
     ]
     assert [f.name for f in dataclasses.fields(PriceLine)] == [
-        "usage_type", "quantity", "unit_price_usd", "per", "list_cost_nanos", "cost_nanos",
+        "usage_type",
+        "quantity",
+        "unit_price_usd",
+        "per",
+        "list_cost_nanos",
+        "cost_nanos",
         "discount_percent",
     ]
 
 
 def test_fast_constructors_build_the_same_frozen_objects() -> None:
-    args = (UsageType.IMAGES, Decimal(2), Decimal("0.04"), 1, 80_000_000, 72_000_000,
-            Decimal(10))
+    args = (UsageType.IMAGES, Decimal(2), Decimal("0.04"), 1, 80_000_000, 72_000_000, Decimal(10))
     line = make_line(*args)
     assert line == PriceLine(*args)
     assert hash(line) == hash(PriceLine(*args))
     with pytest.raises(dataclasses.FrozenInstanceError):
         line.cost_nanos = 0  # type: ignore[misc]
     quote = make_quote("openai", "dall-e-3", "dall-e-3", (), (line,), 72_000_000, 80_000_000)
-    assert quote == Quote("openai", "dall-e-3", "dall-e-3", False, (), (line,), 72_000_000,
-                          80_000_000)
+    assert quote == Quote(
+        "openai", "dall-e-3", "dall-e-3", False, (), (line,), 72_000_000, 80_000_000
+    )
     with pytest.raises(dataclasses.FrozenInstanceError):
         quote.total_nanos = 0  # type: ignore[misc]
 
@@ -66,10 +77,20 @@ def test_quote_json_shape(catalog: PriceCatalog) -> None:
         "total_usd": "0.0225",
         "unpriced": False,
         "lines": [
-            {"usage_type": "input_tokens", "quantity": 1000, "unit_price_usd": "2.5",
-             "per": 1_000_000, "cost_usd": "0.0025"},
-            {"usage_type": "output_tokens", "quantity": 2000, "unit_price_usd": "10",
-             "per": 1_000_000, "cost_usd": "0.02"},
+            {
+                "usage_type": "input_tokens",
+                "quantity": 1000,
+                "unit_price_usd": "2.5",
+                "per": 1_000_000,
+                "cost_usd": "0.0025",
+            },
+            {
+                "usage_type": "output_tokens",
+                "quantity": 2000,
+                "unit_price_usd": "10",
+                "per": 1_000_000,
+                "cost_usd": "0.02",
+            },
         ],
     }
 
@@ -77,15 +98,24 @@ def test_quote_json_shape(catalog: PriceCatalog) -> None:
 def test_quote_json_writes_fractional_quantities_as_strings(catalog: PriceCatalog) -> None:
     usage = Usage.parse({"audio_seconds": "12.5"})
     line = quote_json(catalog.quote(usage, "openai", "whisper-1", NOW))["lines"]
-    assert line == [{"usage_type": "audio_seconds", "quantity": "12.5",
-                     "unit_price_usd": "0.0001", "per": 1, "cost_usd": "0.00125"}]
+    assert line == [
+        {
+            "usage_type": "audio_seconds",
+            "quantity": "12.5",
+            "unit_price_usd": "0.0001",
+            "per": 1,
+            "cost_usd": "0.00125",
+        }
+    ]
 
 
 def test_lines_come_in_the_declared_order_of_usage_types(catalog: PriceCatalog) -> None:
     usage = Usage.parse({"output_tokens": 5, "cached_input_tokens": 3, "input_tokens": 1})
     quote = catalog.quote(usage, "openai", "gpt-4o", NOW)
     assert [line.usage_type for line in quote.lines] == [
-        UsageType.INPUT_TOKENS, UsageType.CACHED_INPUT_TOKENS, UsageType.OUTPUT_TOKENS,
+        UsageType.INPUT_TOKENS,
+        UsageType.CACHED_INPUT_TOKENS,
+        UsageType.OUTPUT_TOKENS,
     ]
 
 

@@ -69,8 +69,9 @@ def test_custom_model_prices_and_history(configured: PriceCatalog) -> None:
     new = configured.quote(usage, "openai", "acme-support-ft", NOW)
     assert (old.total_nanos, new.total_nanos) == (usd_to_nanos("1.5"), usd_to_nanos("1"))
     assert old.priced_model == "acme-support-ft" and not old.unpriced
-    before = configured.quote(usage, "openai", "acme-support-ft",
-                              datetime(2024, 12, 31, tzinfo=UTC))
+    before = configured.quote(
+        usage, "openai", "acme-support-ft", datetime(2024, 12, 31, tzinfo=UTC)
+    )
     assert before.unpriced
 
 
@@ -107,10 +108,12 @@ def test_provider_wide_discount(configured: PriceCatalog) -> None:
 def test_model_discount_beats_provider_discount_and_ends(configured: PriceCatalog) -> None:
     usage = Usage.of(input_tokens=1_000_000)
     during = configured.quote(usage, "anthropic", "claude-opus-4-1-20250805", NOW)
-    after = configured.quote(usage, "anthropic", "claude-opus-4-1-20250805",
-                             datetime(2027, 1, 1, tzinfo=UTC))
-    before = configured.quote(usage, "anthropic", "claude-opus-4-1-20250805",
-                              datetime(2025, 12, 31, tzinfo=UTC))
+    after = configured.quote(
+        usage, "anthropic", "claude-opus-4-1-20250805", datetime(2027, 1, 1, tzinfo=UTC)
+    )
+    before = configured.quote(
+        usage, "anthropic", "claude-opus-4-1-20250805", datetime(2025, 12, 31, tzinfo=UTC)
+    )
     assert during.total_nanos == usd_to_nanos("11.25")  # 25% off $15
     assert after.total_nanos == usd_to_nanos("13.5")  # back to the provider-wide 10%
     assert before.total_nanos == usd_to_nanos("15")
@@ -137,12 +140,26 @@ def test_other_providers_are_untouched(configured: PriceCatalog) -> None:
         {"discounts": [{"provider": "openai", "percent": 10.5}]},
         {"discounts": [{"provider": "openai", "percent": "101"}]},
         {"discounts": [{"provider": "openai", "percent": "-1"}]},
-        {"discounts": [{"provider": "openai", "percent": "5", "effective_from": "2026-02-01",
-                        "effective_to": "2026-01-01"}]},
-        {"custom_models": [{"provider": "x", "model": "y",
-                            "prices": {"input_tokens": 0.3}}]},
-        {"custom_models": [{"provider": "x", "model": "y",
-                            "prices": {"input_tokens": {"usd": "1", "per": 1000}}}]},
+        {
+            "discounts": [
+                {
+                    "provider": "openai",
+                    "percent": "5",
+                    "effective_from": "2026-02-01",
+                    "effective_to": "2026-01-01",
+                }
+            ]
+        },
+        {"custom_models": [{"provider": "x", "model": "y", "prices": {"input_tokens": 0.3}}]},
+        {
+            "custom_models": [
+                {
+                    "provider": "x",
+                    "model": "y",
+                    "prices": {"input_tokens": {"usd": "1", "per": 1000}},
+                }
+            ]
+        },
         {"custom_models": [{"provider": "x", "model": "y", "prices": {"tokens": "1"}}]},
         {"overrides": [{"provider": "x", "model": "y", "prices": {}, "surprise": 1}]},
     ],
@@ -153,9 +170,17 @@ def test_bad_config_is_refused(bad: dict[str, object]) -> None:
 
 
 def test_bare_prices_are_per_million_for_tokens_and_per_unit_otherwise() -> None:
-    config = PricingConfig.model_validate({"custom_models": [{
-        "provider": "x", "model": "y", "prices": {"input_tokens": "1", "images": "0.05"},
-    }]})
+    config = PricingConfig.model_validate(
+        {
+            "custom_models": [
+                {
+                    "provider": "x",
+                    "model": "y",
+                    "prices": {"input_tokens": "1", "images": "0.05"},
+                }
+            ]
+        }
+    )
     prices = config.custom_models[0].prices
     assert prices[UsageType.INPUT_TOKENS].per == 1_000_000
     assert prices[UsageType.IMAGES].per == 1
@@ -164,7 +189,12 @@ def test_bare_prices_are_per_million_for_tokens_and_per_unit_otherwise() -> None
 def test_every_config_field_is_documented() -> None:
     from llmledger.pricing import config as module
 
-    for model in (module.PricingConfig, module.CustomModel, module.Discount,
-                  module.PriceOverride, module.UnitPrice):
+    for model in (
+        module.PricingConfig,
+        module.CustomModel,
+        module.Discount,
+        module.PriceOverride,
+        module.UnitPrice,
+    ):
         for name, field in model.model_fields.items():
             assert field.description, f"{model.__name__}.{name} has no description"

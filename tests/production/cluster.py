@@ -93,15 +93,17 @@ class Cluster:
 
 def replica_env(store_url: str, upstream: str, **settings: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "LLMLEDGER_STORE__URL": store_url,
-        "LLMLEDGER_PROVIDERS__OPENAI__BASE_URL": upstream,
-        "LLMLEDGER_PROVIDERS__OPENAI__API_KEY_ENV": "PROD_TEST_UPSTREAM_KEY",
-        "PROD_TEST_UPSTREAM_KEY": UPSTREAM_KEY,
-        "LLMLEDGER_ANOMALIES__ENABLED": "false",
-        "LLMLEDGER_ADMIN_TOKEN": "prod-test-admin",
-        "PYTHONPATH": str(ROOT),
-    })
+    env.update(
+        {
+            "LLMLEDGER_STORE__URL": store_url,
+            "LLMLEDGER_PROVIDERS__OPENAI__BASE_URL": upstream,
+            "LLMLEDGER_PROVIDERS__OPENAI__API_KEY_ENV": "PROD_TEST_UPSTREAM_KEY",
+            "PROD_TEST_UPSTREAM_KEY": UPSTREAM_KEY,
+            "LLMLEDGER_ANOMALIES__ENABLED": "false",
+            "LLMLEDGER_ADMIN_TOKEN": "prod-test-admin",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     env.pop("LLMLEDGER_CONFIG", None)
     env.update({f"LLMLEDGER_{k.upper()}": v for k, v in settings.items()})
     return env
@@ -117,18 +119,31 @@ def cluster(
     upstream = f"http://127.0.0.1:{up_port}/v1"
     env = replica_env(store_url, upstream, **settings)
     with ExitStack() as stack:
-        up = stack.enter_context(process(
-            [PYTHON, "-m", "tests.production.upstream", str(up_port), str(delay_s)],
-            env, logs / "upstream.log"))
-        migrate = subprocess.run([str(Path(PYTHON).parent / "llmledger"), "db", "upgrade"],
-                                 cwd=ROOT, env=env, capture_output=True, timeout=120)
+        up = stack.enter_context(
+            process(
+                [PYTHON, "-m", "tests.production.upstream", str(up_port), str(delay_s)],
+                env,
+                logs / "upstream.log",
+            )
+        )
+        migrate = subprocess.run(
+            [str(Path(PYTHON).parent / "llmledger"), "db", "upgrade"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            timeout=120,
+        )
         assert migrate.returncode == 0, migrate.stderr.decode()
         running = Cluster(store_url, upstream, logs=logs, env=env)
         for i in range(replicas):
             port = free_port()
-            proc = stack.enter_context(process(
-                [str(Path(PYTHON).parent / "llmledger"), "serve", "--port", str(port)],
-                env, logs / f"replica{i}.log"))
+            proc = stack.enter_context(
+                process(
+                    [str(Path(PYTHON).parent / "llmledger"), "serve", "--port", str(port)],
+                    env,
+                    logs / f"replica{i}.log",
+                )
+            )
             running.replicas.append(Replica(f"http://127.0.0.1:{port}", proc))
         _wait_http(f"http://127.0.0.1:{up_port}/", up)
         for r in running.replicas:
@@ -150,20 +165,28 @@ class Outcome:
     seconds: float = 0.0
 
 
-async def call(session: aiohttp.ClientSession, base: str, key: str,
-               content: str = PROMPT) -> Outcome:
+async def call(
+    session: aiohttp.ClientSession, base: str, key: str, content: str = PROMPT
+) -> Outcome:
     started = time.perf_counter()
     try:
         async with session.post(
             f"{base}/openai/v1/chat/completions",
-            json={"model": "gpt-4o", "max_tokens": 750,
-                  "messages": [{"role": "user", "content": content}]},
+            json={
+                "model": "gpt-4o",
+                "max_tokens": 750,
+                "messages": [{"role": "user", "content": content}],
+            },
             headers={"Authorization": f"Bearer {key}"},
         ) as resp:
             raw = await resp.read()
             body = json.loads(raw) if raw.startswith(b"{") else None
-            return Outcome(resp.status, resp.headers.get("x-llmledger-request-id"), body,
-                           time.perf_counter() - started)
+            return Outcome(
+                resp.status,
+                resp.headers.get("x-llmledger-request-id"),
+                body,
+                time.perf_counter() - started,
+            )
     except (TimeoutError, aiohttp.ClientError):
         return Outcome(0, None, None, time.perf_counter() - started)
 
@@ -175,7 +198,8 @@ async def load(urls: list[str], key: str, calls: int, timeout: float = 120) -> l
         connector=connector, timeout=aiohttp.ClientTimeout(total=timeout)
     ) as session:
         return await asyncio.gather(
-            *(call(session, urls[i % len(urls)], key) for i in range(calls)))
+            *(call(session, urls[i % len(urls)], key) for i in range(calls))
+        )
 
 
 def wait_settled(store: Store, timeout: float = 30) -> None:
@@ -210,11 +234,14 @@ def read_ledger(store: Store) -> Ledger:
     e, d, bp = schema.events, schema.calls_daily, schema.budget_periods
     with store.read() as conn:
         rows = {r["id"]: dict(r) for r in conn.execute(select(e)).mappings()}
-        calls, cost = conn.execute(select(
-            func.coalesce(func.sum(d.c.calls), 0), func.coalesce(func.sum(d.c.cost_nanos), 0)
-        )).one()
-        periods = [(int(s), int(r)) for s, r in conn.execute(
-            select(bp.c.spent_nanos, bp.c.reserved_nanos))]
+        calls, cost = conn.execute(
+            select(
+                func.coalesce(func.sum(d.c.calls), 0), func.coalesce(func.sum(d.c.cost_nanos), 0)
+            )
+        ).one()
+        periods = [
+            (int(s), int(r)) for s, r in conn.execute(select(bp.c.spent_nanos, bp.c.reserved_nanos))
+        ]
     return Ledger(rows, int(calls), int(cost), periods)
 
 

@@ -56,8 +56,12 @@ async def test_sigkill_a_replica_mid_traffic(postgres_url: str, tmp_path: Path) 
         store.upgrade()
         key = new_key(store)
         with cluster(
-            postgres_url, 2, tmp_path, delay_s=3.0,
-            STORE__LEASE_S="7", STORE__LEASE_CHECK_S="0.5",
+            postgres_url,
+            2,
+            tmp_path,
+            delay_s=3.0,
+            STORE__LEASE_S="7",
+            STORE__LEASE_CHECK_S="0.5",
             PROVIDERS__OPENAI__FIRST_BYTE_TIMEOUT_S="4",
             PROVIDERS__OPENAI__TOTAL_TIMEOUT_S="5",
         ) as running:
@@ -96,8 +100,9 @@ def wait_reserved(store: Store, count: int, timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with store.read() as conn:
-            n = conn.execute(select(func.count()).select_from(e).where(
-                e.c.status == "reserved")).scalar_one()
+            n = conn.execute(
+                select(func.count()).select_from(e).where(e.c.status == "reserved")
+            ).scalar_one()
         if n >= count:
             return
         time.sleep(0.05)
@@ -106,8 +111,12 @@ def wait_reserved(store: Store, count: int, timeout: float = 10) -> None:
 
 def _pg(action: str) -> None:
     version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[-1]
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
 
 
 def _pg_up() -> bool:
@@ -127,9 +136,17 @@ def pg_restartable() -> Iterator[None]:
     finally:  # whatever happened, leave PostgreSQL running
         deadline = time.monotonic() + 60
         while not _pg_up() and time.monotonic() < deadline:
-            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect",
-                            sorted(p.name for p in Path("/etc/postgresql").iterdir())[-1],
-                            "main", "start"], capture_output=True, timeout=60)
+            subprocess.run(
+                [
+                    "pg_ctlcluster",
+                    "--skip-systemctl-redirect",
+                    sorted(p.name for p in Path("/etc/postgresql").iterdir())[-1],
+                    "main",
+                    "start",
+                ],
+                capture_output=True,
+                timeout=60,
+            )
             time.sleep(1)
 
 
@@ -140,8 +157,14 @@ async def test_restart_postgresql_mid_traffic(
     try:
         store.upgrade()
         key = new_key(store)
-        with cluster(postgres_url, 2, tmp_path, delay_s=0.3,
-                     STORE__CONNECT_TIMEOUT_S="2", STORE__LEASE_S="60") as running:
+        with cluster(
+            postgres_url,
+            2,
+            tmp_path,
+            delay_s=0.3,
+            STORE__CONNECT_TIMEOUT_S="2",
+            STORE__LEASE_S="60",
+        ) as running:
             urls = [r.url for r in running.replicas]
             outcomes: list[Outcome] = []
             stop = time.monotonic() + 8

@@ -52,16 +52,26 @@ RESERVED_NANOS = 25_000_000
 
 def reserved_event(event_id: str, ts: datetime | None = None) -> UsageEvent:
     return UsageEvent(
-        id=event_id, ts=ts or datetime.now(UTC), provider="openai", model_requested="gpt-4o",
-        source=EventSource.GATEWAY, department="Marketing", project="SEO", agent="seo-agent",
-        key_id="k1", operation="chat", reserved_nanos=RESERVED_NANOS,
+        id=event_id,
+        ts=ts or datetime.now(UTC),
+        provider="openai",
+        model_requested="gpt-4o",
+        source=EventSource.GATEWAY,
+        department="Marketing",
+        project="SEO",
+        agent="seo-agent",
+        key_id="k1",
+        operation="chat",
+        reserved_nanos=RESERVED_NANOS,
     )
 
 
 def settled_event(ev: UsageEvent, cost: int = 10_000_000) -> UsageEvent:
     ev.usage = Usage.of(input_tokens=1000, output_tokens=750)
-    ev.costs = {UsageType.INPUT_TOKENS: LineCost(cost // 4, cost // 4),
-                UsageType.OUTPUT_TOKENS: LineCost(cost - cost // 4, cost - cost // 4)}
+    ev.costs = {
+        UsageType.INPUT_TOKENS: LineCost(cost // 4, cost // 4),
+        UsageType.OUTPUT_TOKENS: LineCost(cost - cost // 4, cost - cost // 4),
+    }
     ev.http_status = 200
     ev.latency_ms = 12
     return ev
@@ -105,9 +115,11 @@ def events(store: Store) -> dict[str, dict[str, Any]]:
 def rollup_totals(store: Store) -> tuple[int, int]:
     d = schema.calls_daily
     with store.read() as conn:
-        calls, cost = conn.execute(select(
-            func.coalesce(func.sum(d.c.calls), 0), func.coalesce(func.sum(d.c.cost_nanos), 0)
-        )).one()
+        calls, cost = conn.execute(
+            select(
+                func.coalesce(func.sum(d.c.calls), 0), func.coalesce(func.sum(d.c.cost_nanos), 0)
+            )
+        ).one()
     return int(calls), int(cost)
 
 
@@ -132,7 +144,10 @@ def test_append_is_one_fsynced_line_per_record(
     assert lines[-1] == b""
     records = [json.loads(line) for line in lines[:-1]]
     assert [(r["kind"], r["id"]) for r in records] == [
-        ("reserved", "a"), ("reserved", "b"), ("settled", "a")]
+        ("reserved", "a"),
+        ("reserved", "b"),
+        ("settled", "a"),
+    ]
     assert journal.records == 3 and journal.dirty
     assert journal.is_open("b") and not journal.is_open("a")
     journal.close()
@@ -168,8 +183,11 @@ def test_replay_books_once_even_when_replayed_again(sqlite_store: Store, tmp_pat
         assert reservations.settle(conn, settled_event(opener), sqlite_store.zone)
     path = tmp_path / "j.jsonl"
     journal = Journal(path)
-    records = [reservation_record(served, holds), reservation_record(abandoned, holds),
-               settlement_record(settled_event(served, 12_000_000))]
+    records = [
+        reservation_record(served, holds),
+        reservation_record(abandoned, holds),
+        settlement_record(settled_event(served, 12_000_000)),
+    ]
     journal.append(records)
     journal.close()
     # A new life of the replica: nothing of the journal is in flight.
@@ -217,13 +235,15 @@ async def test_writer_journals_while_unreachable_and_replays_on_return(
     try:
         switch.down = True
         first, second = reserved_event("first"), reserved_event("second")
-        got = await writer.submit_many(reservations.reserve_many, (first, []),
-                                       journal=reservation_record(first, []))
+        got = await writer.submit_many(
+            reservations.reserve_many, (first, []), journal=reservation_record(first, [])
+        )
         assert isinstance(got, Journaled)
         assert writer.unreachable and writer.is_journaled("first")
         # Known unreachable: the next reservation goes to the journal without a store try.
-        got = await writer.submit_many(reservations.reserve_many, (second, []),
-                                       journal=reservation_record(second, []))
+        got = await writer.submit_many(
+            reservations.reserve_many, (second, []), journal=reservation_record(second, [])
+        )
         assert isinstance(got, Journaled)
         writer.journal_nowait(settlement_record(settled_event(first)))
         await _until(lambda: not writer.is_journaled("first"))
@@ -239,12 +259,15 @@ async def test_writer_journals_while_unreachable_and_replays_on_return(
         await _until(lambda: journal.records == 0)
         rows = events(sqlite_store)
         assert {i: r["status"] for i, r in rows.items()} == {
-            "first": "settled", "second": "settled"}
+            "first": "settled",
+            "second": "settled",
+        }
         assert rollup_totals(sqlite_store) == (2, 17_000_000)
         # The store is up: a reservation goes to the store, as without a journal.
         third = reserved_event("third")
-        got = await writer.submit_many(reservations.reserve_many, (third, []),
-                                       journal=reservation_record(third, []))
+        got = await writer.submit_many(
+            reservations.reserve_many, (third, []), journal=reservation_record(third, [])
+        )
         assert got is None and events(sqlite_store)["third"]["status"] == "reserved"
     finally:
         writer.close()
@@ -259,8 +282,9 @@ async def test_fail_closed_without_a_journal(sqlite_store: Store) -> None:
         switch.down = True
         ev = reserved_event("x")
         with pytest.raises(WriteFailed) as failed:
-            await writer.submit_many(reservations.reserve_many, (ev, []),
-                                     journal=reservation_record(ev, []))
+            await writer.submit_many(
+                reservations.reserve_many, (ev, []), journal=reservation_record(ev, [])
+            )
         assert failed.value.unreachable
     finally:
         writer.close()
@@ -272,7 +296,9 @@ async def test_fail_closed_without_a_journal(sqlite_store: Store) -> None:
 @pytest.mark.postgres
 @pytest.mark.slow
 async def test_postgresql_down_calls_served_and_booked_once(
-    postgres_url: str, tmp_path: Path, pg_restartable: None  # noqa: F811
+    postgres_url: str,
+    tmp_path: Path,
+    pg_restartable: None,  # noqa: F811
 ) -> None:
     store = open_store(postgres_url)
     journal_path = tmp_path / "journal.jsonl"
@@ -281,9 +307,16 @@ async def test_postgresql_down_calls_served_and_booked_once(
         key = new_key(store)
         with store.write() as conn:
             set_budget(conn, scope="agent:Marketing/SEO/seo-agent", limit_usd="1000")
-        with cluster(postgres_url, 1, tmp_path, delay_s=0.05,
-                     STORE__UNREACHABLE="fail_open", STORE__JOURNAL_PATH=str(journal_path),
-                     STORE__JOURNAL_PROBE_S="0.5", STORE__CONNECT_TIMEOUT_S="1") as running:
+        with cluster(
+            postgres_url,
+            1,
+            tmp_path,
+            delay_s=0.05,
+            STORE__UNREACHABLE="fail_open",
+            STORE__JOURNAL_PATH=str(journal_path),
+            STORE__JOURNAL_PROBE_S="0.5",
+            STORE__CONNECT_TIMEOUT_S="1",
+        ) as running:
             url = running.replicas[0].url
             async with aiohttp.ClientSession() as session:
                 before = await call(session, url, key)  # opens the budget's counter
@@ -294,9 +327,11 @@ async def test_postgresql_down_calls_served_and_booked_once(
                 try:
                     for _ in range(4):
                         outcomes += await asyncio.gather(
-                            *(call(session, url, key) for _ in range(5)))
-                    journaled = [json.loads(line)["kind"]
-                                 for line in journal_path.read_bytes().splitlines()]
+                            *(call(session, url, key) for _ in range(5))
+                        )
+                    journaled = [
+                        json.loads(line)["kind"] for line in journal_path.read_bytes().splitlines()
+                    ]
                 finally:
                     await asyncio.to_thread(_pg, "start")
             assert [o.status for o in outcomes] == [200] * 20, running.log_text()
@@ -321,8 +356,11 @@ def _wait_booked(store: Store, ids: set[str | None], timeout: float = 30) -> Non
     while True:
         try:
             with store.read() as conn:
-                found = set(conn.execute(select(schema.events.c.id).where(
-                    schema.events.c.status == "settled")).scalars())
+                found = set(
+                    conn.execute(
+                        select(schema.events.c.id).where(schema.events.c.status == "settled")
+                    ).scalars()
+                )
             if ids <= found:
                 return
         except sa_exc.OperationalError:

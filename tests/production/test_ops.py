@@ -46,10 +46,12 @@ async def test_metrics_count_calls_cost_and_latency(gateway: RunningGateway) -> 
         text = (await client.get("/metrics")).text
         ready = await client.get("/readyz")
     assert 'llmledger_requests_total{provider="openai",status="200"} 3.0' in text
-    assert ('llmledger_cost_usd_total{department="Marketing",model="gpt-4o-2024-08-06",'
-            'provider="openai"} 0.03') in text
+    assert (
+        'llmledger_cost_usd_total{department="Marketing",model="gpt-4o-2024-08-06",'
+        'provider="openai"} 0.03'
+    ) in text
     assert 'usage_type="output_tokens"} 2250.0' in text
-    assert "llmledger_added_latency_seconds_count{provider=\"openai\"} 3.0" in text
+    assert 'llmledger_added_latency_seconds_count{provider="openai"} 3.0' in text
     assert "llmledger_reservations_in_flight 0.0" in text
     assert "llmledger_writer_queue" in text
     assert ready.status_code == 200
@@ -80,15 +82,27 @@ async def test_lease_settles_once(gateway: RunningGateway) -> None:
     """Two keepers (two replicas) and a late settlement: booked once."""
     store = gateway.store
     old = datetime.now(UTC) - timedelta(hours=1)
-    event = UsageEvent(id="abandoned-1", ts=old, provider="openai", model_requested="gpt-4o",
-                       source=EventSource.GATEWAY, reserved_nanos=5_000)
+    event = UsageEvent(
+        id="abandoned-1",
+        ts=old,
+        provider="openai",
+        model_requested="gpt-4o",
+        source=EventSource.GATEWAY,
+        reserved_nanos=5_000,
+    )
     with store.write() as conn:
         reservations.reserve(conn, event, [])
     writer = gateway.app.runtime.writer
     a, b = LeaseKeeper(writer, 60, 1), LeaseKeeper(writer, 60, 1)
     assert sorted(await asyncio.gather(a.run_once(), b.run_once())) == [0, 1]
-    late = UsageEvent(id="abandoned-1", ts=old, provider="openai", model_requested="gpt-4o",
-                      source=EventSource.GATEWAY, status=EventStatus.SETTLED)
+    late = UsageEvent(
+        id="abandoned-1",
+        ts=old,
+        provider="openai",
+        model_requested="gpt-4o",
+        source=EventSource.GATEWAY,
+        status=EventStatus.SETTLED,
+    )
     with store.write() as conn:
         assert reservations.settle_many(conn, [late, late], store.zone) == [False, False]
     rows = gateway.events()

@@ -27,9 +27,7 @@ LIMIT_NANOS = 3_000_000_000
 
 
 @pytest.mark.parametrize("replicas", [2, 4])
-async def test_one_budget_across_replicas(
-    postgres_url: str, tmp_path: Path, replicas: int
-) -> None:
+async def test_one_budget_across_replicas(postgres_url: str, tmp_path: Path, replicas: int) -> None:
     store = open_store(postgres_url)
     try:
         store.upgrade()

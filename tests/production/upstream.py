@@ -30,8 +30,9 @@ def make_app(delay_s: float) -> web.Application:
 
 def main() -> None:
     port, delay = int(sys.argv[1]), float(sys.argv[2])
-    web.run_app(make_app(delay), host="127.0.0.1", port=port, access_log=None,
-                print=None, backlog=4096)
+    web.run_app(
+        make_app(delay), host="127.0.0.1", port=port, access_log=None, print=None, backlog=4096
+    )
 
 
 if __name__ == "__main__":

@@ -32,17 +32,23 @@ async def sandbox() -> AsyncIterator[str]:
 async def test_openai_sdk_on_the_sandbox(sandbox: str) -> None:
     async with AsyncOpenAI(base_url=f"{sandbox}/v1", api_key="sk-demo", max_retries=0) as sdk:
         whole = await sdk.chat.completions.create(
-            model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi there"}])
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi there"}]
+        )
         stream = await sdk.chat.completions.create(
-            model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi there"}],
-            stream=True, stream_options={"include_usage": True})
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": "Hi there"}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
         chunks = [c async for c in stream]
         plain = await sdk.chat.completions.create(
-            model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}], stream=True)
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}], stream=True
+        )
         plain_chunks = [c async for c in plain]
         response = await sdk.responses.create(model="gpt-4o", input="Hello")
-        events = [e async for e in await sdk.responses.create(model="gpt-4o", input="Hello",
-                                                               stream=True)]
+        events = [
+            e async for e in await sdk.responses.create(model="gpt-4o", input="Hello", stream=True)
+        ]
         embedded = await sdk.embeddings.create(model="text-embedding-3-small", input=["a", "b"])
         models = await sdk.models.list()
     assert whole.choices[0].message.content == REPLY and whole.usage is not None
@@ -58,10 +64,13 @@ async def test_openai_sdk_on_the_sandbox(sandbox: str) -> None:
 async def test_anthropic_sdk_on_the_sandbox(sandbox: str) -> None:
     async with AsyncAnthropic(base_url=sandbox, api_key="sk-ant-demo", max_retries=0) as sdk:
         message = await sdk.messages.create(
-            model="claude-sonnet-4-5", max_tokens=100,
-            messages=[{"role": "user", "content": "Hello"}])
+            model="claude-sonnet-4-5",
+            max_tokens=100,
+            messages=[{"role": "user", "content": "Hello"}],
+        )
         async with sdk.messages.stream(
-            model="claude-sonnet-4-5", max_tokens=100,
+            model="claude-sonnet-4-5",
+            max_tokens=100,
             messages=[{"role": "user", "content": "Hello"}],
         ) as stream:
             text = "".join([t async for t in stream.text_stream])
@@ -72,25 +81,33 @@ async def test_anthropic_sdk_on_the_sandbox(sandbox: str) -> None:
 
 async def test_the_adapters_meter_the_sandbox(sandbox: str) -> None:
     openai_adapter, anthropic_adapter = OpenAIAdapter(), AnthropicAdapter()
-    chat = (b'{"model":"gpt-4o","stream":true,'
-            b'"messages":[{"role":"user","content":"How much did we spend?"}]}')
+    chat = (
+        b'{"model":"gpt-4o","stream":true,'
+        b'"messages":[{"role":"user","content":"How much did we spend?"}]}'
+    )
     info = openai_adapter.read_request("POST", "chat/completions", {}, chat)
     claude = anthropic_adapter.read_request(
-        "POST", "messages", {},
+        "POST",
+        "messages",
+        {},
         b'{"model":"claude-haiku-4-5","max_tokens":50,"stream":true,'
-        b'"messages":[{"role":"user","content":"Hi"}]}')
+        b'"messages":[{"role":"user","content":"Hi"}]}',
+    )
     async with aiohttp.ClientSession() as session:
         meter = openai_adapter.stream_meter(info, {})
         out = b""
-        async with session.post(f"{sandbox}/v1/chat/completions", data=info.body,
-                                headers={"Authorization": "Bearer sk"}) as answer:
+        async with session.post(
+            f"{sandbox}/v1/chat/completions", data=info.body, headers={"Authorization": "Bearer sk"}
+        ) as answer:
             async for chunk in answer.content.iter_any():
                 out += meter.feed(chunk)
         metered = meter.finish(cut_off=False)
         claude_meter = anthropic_adapter.stream_meter(claude, {})
-        async with session.post(f"{sandbox}/v1/messages", data=claude.body,
-                                headers={"x-api-key": "sk", "anthropic-version": "2023-06-01"}
-                                ) as answer:
+        async with session.post(
+            f"{sandbox}/v1/messages",
+            data=claude.body,
+            headers={"x-api-key": "sk", "anthropic-version": "2023-06-01"},
+        ) as answer:
             async for chunk in answer.content.iter_any():
                 claude_meter.feed(chunk)
         claude_metered = claude_meter.finish(cut_off=False)
@@ -106,7 +123,8 @@ async def test_the_sandbox_answers_errors_in_each_format(sandbox: str) -> None:
         async with session.post(f"{sandbox}/v1/chat/completions", data=b"{}") as answer:
             assert answer.status == 401
             assert (await answer.json())["error"]["type"] == "invalid_request_error"
-        async with session.post(f"{sandbox}/v1/messages", data=b"nope",
-                                headers={"x-api-key": "k"}) as answer:
+        async with session.post(
+            f"{sandbox}/v1/messages", data=b"nope", headers={"x-api-key": "k"}
+        ) as answer:
             assert answer.status == 400
             assert (await answer.json())["type"] == "error"

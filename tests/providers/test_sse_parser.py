@@ -8,7 +8,7 @@ from llmledger.providers.sse import SSEEvent, SSEParser
 
 STREAM = (
     b": a comment\n\n"
-    b"event: message_start\ndata: {\"a\": 1}\n\n"
+    b'event: message_start\ndata: {"a": 1}\n\n'
     b"data: line one\ndata: line two\r\n\r\n"
     b"id: 7\rretry: 300\rdata:no space\r\r\n"
     b"\n"
@@ -46,9 +46,9 @@ def test_crlf_split_between_cr_and_lf() -> None:
 
 def test_close_yields_an_unterminated_last_event() -> None:
     parser = SSEParser()
-    assert parser.feed(b"event: a\ndata: {\"cut") == []
+    assert parser.feed(b'event: a\ndata: {"cut') == []
     (last,) = parser.close()
-    assert last.event == "a" and last.data == '{"cut' and last.raw == b"event: a\ndata: {\"cut"
+    assert last.event == "a" and last.data == '{"cut' and last.raw == b'event: a\ndata: {"cut'
     assert parser.pending == b""
 
 

@@ -44,8 +44,11 @@ def fill(store: Store) -> None:
         # 23:30 UTC is the next local day in New York: the comparison must use UTC days.
         moment = datetime(2026, 11, day, 23, 30, tzinfo=UTC)
         for i, (provider, model, usd) in enumerate(DAILY):
-            events.append(text_event(f"ev-{day}-{i}", moment, "Engineering", "Backend",
-                                     "coder", provider, model, usd))
+            events.append(
+                text_event(
+                    f"ev-{day}-{i}", moment, "Engineering", "Backend", "coder", provider, model, usd
+                )
+            )
     with store.write() as conn:
         record_events(conn, events, store.zone)
 

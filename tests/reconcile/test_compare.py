@@ -37,10 +37,15 @@ def test_finds_the_known_differences_and_nothing_else(store: Store) -> None:
     }
     totals = result["totals"]
     assert totals == {  # type: ignore[comparison-overlap]
-        "ledger_usd": "580", "invoice_usd": "600.52",
-        "matched_ledger_usd": "580", "matched_invoice_usd": "593.02",
-        "ledger_only_usd": "0", "invoice_only_usd": "7.5", "credits_usd": "-10.5",
-        "difference_usd": "20.52", "difference_percent": "3.54",
+        "ledger_usd": "580",
+        "invoice_usd": "600.52",
+        "matched_ledger_usd": "580",
+        "matched_invoice_usd": "593.02",
+        "ledger_only_usd": "0",
+        "invoice_only_usd": "7.5",
+        "credits_usd": "-10.5",
+        "difference_usd": "20.52",
+        "difference_percent": "3.54",
     }
     assert result["missing_reports"] == []
 
@@ -65,7 +70,9 @@ def test_a_higher_tolerance_flags_less(store: Store) -> None:
     with store.read() as conn:
         result = reconcile(conn, "2026-11", tolerance=Decimal("0.2")).as_json()
     assert {(d["day"], d["provider"]) for d in result["flagged"]} == {  # type: ignore[index]
-        ("2026-11-04", "openai"), ("2026-11-05", "google")}
+        ("2026-11-04", "openai"),
+        ("2026-11-05", "google"),
+    }
 
 
 def test_reimport_replaces_and_missing_reports_are_named(store: Store) -> None:
@@ -78,5 +85,6 @@ def test_reimport_replaces_and_missing_reports_are_named(store: Store) -> None:
         result = reconcile(conn, "2026-11").as_json()
     assert result["missing_reports"] == ["anthropic", "bedrock", "google"]
     assert {(d["day"], d["provider"]) for d in result["flagged"]} == {  # type: ignore[index]
-        ("2026-11-04", "openai")}
+        ("2026-11-04", "openai")
+    }
     assert result["totals"]["invoice_usd"] == "127.5"  # type: ignore[index]

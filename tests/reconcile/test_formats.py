@@ -15,8 +15,11 @@ from tests.reconcile.dataset import sample
 def totals(provider: str, data: bytes) -> tuple[int, int, int]:
     _, report = parse_report(provider, data)
     assert report.errors == []
-    return (sum(x.cost_nanos for x in report.lines), sum(x.credits_nanos for x in report.lines),
-            report.skipped)
+    return (
+        sum(x.cost_nanos for x in report.lines),
+        sum(x.credits_nanos for x in report.lines),
+        report.skipped,
+    )
 
 
 def test_openai_costs_page_amounts_are_exact() -> None:
@@ -56,7 +59,8 @@ def test_aws_cur_2_columns_and_gzip() -> None:
     _, report = parse_report("aws", gzip.compress(text.encode()))
     assert report.errors == []
     assert [(x.day, x.cost_nanos) for x in report.lines] == [
-        (date(2026, 11, 1), usd_to_nanos("2.4"))]
+        (date(2026, 11, 1), usd_to_nanos("2.4"))
+    ]
 
 
 def test_gcp_export_keeps_gemini_rows_and_credits() -> None:
@@ -67,31 +71,41 @@ def test_gcp_export_keeps_gemini_rows_and_credits() -> None:
 
 
 def test_gcp_csv_with_column_paths() -> None:
-    text = ('service.description,sku.description,usage_start_time,cost,currency,credits\n'
-            'Gemini API,Gemini 2.5 Pro Input Text Tokens,2026-11-03 08:00:00 UTC,1.25,USD,'
-            '"[{""name"": ""Free tier"", ""amount"": -0.25}]"\n')
+    text = (
+        "service.description,sku.description,usage_start_time,cost,currency,credits\n"
+        "Gemini API,Gemini 2.5 Pro Input Text Tokens,2026-11-03 08:00:00 UTC,1.25,USD,"
+        '"[{""name"": ""Free tier"", ""amount"": -0.25}]"\n'
+    )
     _, report = parse_report("gemini", text.encode())
     assert report.errors == []
     line = report.lines[0]
     assert (line.day, line.cost_nanos, line.credits_nanos) == (
-        date(2026, 11, 3), usd_to_nanos("1.25"), usd_to_nanos("-0.25"))
+        date(2026, 11, 3),
+        usd_to_nanos("1.25"),
+        usd_to_nanos("-0.25"),
+    )
 
 
 def test_bad_rows_are_reported_and_the_rest_kept() -> None:
-    text = ("service.description,sku.description,usage_start_time,cost,currency\n"
-            "Gemini API,Gemini 2.5 Pro,2026-11-03T08:00:00Z,abc,USD\n"
-            "Gemini API,Gemini 2.5 Pro,2026-11-03T08:00:00Z,1,EUR\n"
-            "Gemini API,Gemini 2.5 Pro,2026-11-03T08:00:00Z,1,USD\n")
+    text = (
+        "service.description,sku.description,usage_start_time,cost,currency\n"
+        "Gemini API,Gemini 2.5 Pro,2026-11-03T08:00:00Z,abc,USD\n"
+        "Gemini API,Gemini 2.5 Pro,2026-11-03T08:00:00Z,1,EUR\n"
+        "Gemini API,Gemini 2.5 Pro,2026-11-03T08:00:00Z,1,USD\n"
+    )
     _, report = parse_report("google", text.encode())
     assert [w for w, _ in report.errors] == ["line 2", "line 3"]
     assert len(report.lines) == 1
 
 
-@pytest.mark.parametrize(("provider", "data"), [
-    ("openai", b'{"object": "list", "items": []}'),
-    ("anthropic", b"[1, 2]"),
-    ("bedrock", b"a,b\n1,2\n"),
-])
+@pytest.mark.parametrize(
+    ("provider", "data"),
+    [
+        ("openai", b'{"object": "list", "items": []}'),
+        ("anthropic", b"[1, 2]"),
+        ("bedrock", b"a,b\n1,2\n"),
+    ],
+)
 def test_a_file_of_another_shape_is_refused(provider: str, data: bytes) -> None:
     with pytest.raises(FormatError):
         parse_report(provider, data)

@@ -38,8 +38,10 @@ def db(tmp_path: Path) -> Path:
 @pytest.fixture
 def config(db: Path, tmp_path: Path) -> Path:
     path = tmp_path / "llmledger.toml"
-    path.write_text(f'[organisation]\ntimezone = "America/New_York"\n\n[store]\n'
-                    f'url = "sqlite:///{db}"\n', encoding="utf-8")
+    path.write_text(
+        f'[organisation]\ntimezone = "America/New_York"\n\n[store]\nurl = "sqlite:///{db}"\n',
+        encoding="utf-8",
+    )
     return path
 
 
@@ -50,8 +52,9 @@ def cli(config: Path, *args: str) -> tuple[int, str]:
 
 def test_cli_import_reconcile_and_roi(config: Path, tmp_path: Path) -> None:
     for provider, name in FILES.items():
-        code, out = cli(config, "reconcile", "import", str(SAMPLES / name), "--provider",
-                        provider, "--json")
+        code, out = cli(
+            config, "reconcile", "import", str(SAMPLES / name), "--provider", provider, "--json"
+        )
         assert code == 0, out
     code, out = cli(config, "reconcile", "--month", "2026-11", "--json")
     assert code == 0, out
@@ -61,21 +64,36 @@ def test_cli_import_reconcile_and_roi(config: Path, tmp_path: Path) -> None:
     code, out = cli(config, "reconcile", "--month", "2026-13")
     assert code == 2
     outcomes = tmp_path / "prs.jsonl"
-    outcomes.write_text("\n".join(json.dumps(
-        {"id": f"pr{d}", "timestamp": f"2026-11-{d:02d}T15:00:00Z", "department": "Engineering",
-         "project": "Backend", "agent": "coder", "metric": "prs_merged", "quantity": 2})
-        for d in range(1, 11)) + "\n{bad json\n", encoding="utf-8")
+    outcomes.write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "id": f"pr{d}",
+                    "timestamp": f"2026-11-{d:02d}T15:00:00Z",
+                    "department": "Engineering",
+                    "project": "Backend",
+                    "agent": "coder",
+                    "metric": "prs_merged",
+                    "quantity": 2,
+                }
+            )
+            for d in range(1, 11)
+        )
+        + "\n{bad json\n",
+        encoding="utf-8",
+    )
     code, out = cli(config, "outcomes", "import", str(outcomes), "--json")
     assert code == 1
     report = json.loads(out)
     assert (report["imported"], report["errors"][0]["line"]) == (10, 11)
-    code, out = cli(config, "report", "roi", "--from", "2026-11-01", "--to", "2026-11-30",
-                    "--json")
+    code, out = cli(config, "report", "roi", "--from", "2026-11-01", "--to", "2026-11-30", "--json")
     assert code == 0, out
     rows = json.loads(out)["rows"]
     # the coder spent $58 a day in the dataset's local days (1–10 Nov UTC evenings)
-    assert [(r["agent"], r["outcomes"], r["cost_usd"], r["cost_per_outcome_usd"],
-             r["value_usd"]) for r in rows] == [("coder", 20, "580", "29", "800")]
+    assert [
+        (r["agent"], r["outcomes"], r["cost_usd"], r["cost_per_outcome_usd"], r["value_usd"])
+        for r in rows
+    ] == [("coder", 20, "580", "29", "800")]
 
 
 @pytest.fixture
@@ -110,22 +128,51 @@ def test_pages_and_api(running: Running) -> None:
 def test_post_outcomes(running: Running) -> None:
     import urllib.request
 
-    body = json.dumps([
-        {"id": "o1", "timestamp": "2026-11-02T15:00:00Z", "department": "Engineering",
-         "project": "Backend", "agent": "coder", "metric": "prs_merged", "quantity": 3},
-        {"id": "o2", "timestamp": "2026-11-02T15:00:00Z", "department": "Engineering",
-         "project": "Backend", "agent": "coder", "metric": "unknown_metric", "quantity": 1},
-        {"id": "o1", "timestamp": "2026-11-02T15:00:00Z", "department": "Engineering",
-         "project": "Backend", "agent": "coder", "metric": "prs_merged", "quantity": 3},
-    ]).encode()
+    body = json.dumps(
+        [
+            {
+                "id": "o1",
+                "timestamp": "2026-11-02T15:00:00Z",
+                "department": "Engineering",
+                "project": "Backend",
+                "agent": "coder",
+                "metric": "prs_merged",
+                "quantity": 3,
+            },
+            {
+                "id": "o2",
+                "timestamp": "2026-11-02T15:00:00Z",
+                "department": "Engineering",
+                "project": "Backend",
+                "agent": "coder",
+                "metric": "unknown_metric",
+                "quantity": 1,
+            },
+            {
+                "id": "o1",
+                "timestamp": "2026-11-02T15:00:00Z",
+                "department": "Engineering",
+                "project": "Backend",
+                "agent": "coder",
+                "metric": "prs_merged",
+                "quantity": 3,
+            },
+        ]
+    ).encode()
     request = urllib.request.Request(
-        running.url + "/api/v1/outcomes", data=body, method="POST",
-        headers={"authorization": "Bearer dashboard-admin-token",
-                 "content-type": "application/json"})
+        running.url + "/api/v1/outcomes",
+        data=body,
+        method="POST",
+        headers={
+            "authorization": "Bearer dashboard-admin-token",
+            "content-type": "application/json",
+        },
+    )
     with urllib.request.urlopen(request, timeout=30) as reply:
         result = json.loads(reply.read())
     assert (result["imported"], result["duplicates"]) == (1, 1)
     assert [e["line"] for e in result["errors"]] == [2]
     roi = running.api("/api/v1/roi?from=2026-11-01&to=2026-11-30").json()
     assert [(r["outcomes"], r["cost_per_outcome_usd"]) for r in roi["rows"]] == [
-        (3, "193.333333333")]
+        (3, "193.333333333")
+    ]

@@ -25,37 +25,71 @@ def _spend(store: Store) -> None:
     events = []
     for month, writer, seo in ((10, "30", "50"), (11, "40", "50")):
         at = datetime(2026, month, 10, 15, tzinfo=UTC)
-        events.append(text_event(f"w{month}", at, "Marketing", "Content", "writer", "openai",
-                                 "gpt-4o", writer))
-        events.append(text_event(f"s{month}", at, "Marketing", "SEO", "seo", "openai",
-                                 "gpt-4o", seo))
-    events.append(text_event("l11", datetime(2026, 11, 3, 15, tzinfo=UTC), "Sales", "Outreach",
-                             "lead-scorer", "openai", "gpt-4o", "12"))
+        events.append(
+            text_event(
+                f"w{month}", at, "Marketing", "Content", "writer", "openai", "gpt-4o", writer
+            )
+        )
+        events.append(
+            text_event(f"s{month}", at, "Marketing", "SEO", "seo", "openai", "gpt-4o", seo)
+        )
+    events.append(
+        text_event(
+            "l11",
+            datetime(2026, 11, 3, 15, tzinfo=UTC),
+            "Sales",
+            "Outreach",
+            "lead-scorer",
+            "openai",
+            "gpt-4o",
+            "12",
+        )
+    )
     with store.write() as conn:
         record_events(conn, events, store.zone)
-        declare_metric(conn, "agent:Marketing/Content/writer", "articles_published", "article",
-                       "25")
+        declare_metric(
+            conn, "agent:Marketing/Content/writer", "articles_published", "article", "25"
+        )
         declare_metric(conn, "project:Marketing/SEO", "pages_ranked", "page")
         declare_metric(conn, "agent:Sales/Outreach/lead-scorer", "leads_qualified", "lead")
 
 
-def _line(i: str, ts: str, agent: str, metric: str, qty: object, project: str = "Content",
-          **extra: object) -> bytes:
+def _line(
+    i: str, ts: str, agent: str, metric: str, qty: object, project: str = "Content", **extra: object
+) -> bytes:
     import json
-    record = {"id": i, "timestamp": ts, "department": "Marketing", "project": project,
-              "agent": agent, "metric": metric, "quantity": qty, **extra}
+
+    record = {
+        "id": i,
+        "timestamp": ts,
+        "department": "Marketing",
+        "project": project,
+        "agent": agent,
+        "metric": metric,
+        "quantity": qty,
+        **extra,
+    }
     return (json.dumps(record) + "\n").encode()
 
 
 def _outcomes() -> bytes:
-    return b"".join([
-        _line("a1", "2026-10-05T10:00:00-04:00", "writer", "articles_published", 3),
-        _line("a2", "2026-10-20T10:00:00-04:00", "writer", "articles_published", 3),
-        _line("a3", "2026-11-05T10:00:00-05:00", "writer", "articles_published", 4),
-        _line("p1", "2026-10-05T10:00:00-04:00", "", "pages_ranked", 10, project="SEO"),
-        _line("p2", "2026-11-05T10:00:00-05:00", "", "pages_ranked", 4, project="SEO",
-              value_usd="100"),
-    ])
+    return b"".join(
+        [
+            _line("a1", "2026-10-05T10:00:00-04:00", "writer", "articles_published", 3),
+            _line("a2", "2026-10-20T10:00:00-04:00", "writer", "articles_published", 3),
+            _line("a3", "2026-11-05T10:00:00-05:00", "writer", "articles_published", 4),
+            _line("p1", "2026-10-05T10:00:00-04:00", "", "pages_ranked", 10, project="SEO"),
+            _line(
+                "p2",
+                "2026-11-05T10:00:00-05:00",
+                "",
+                "pages_ranked",
+                4,
+                project="SEO",
+                value_usd="100",
+            ),
+        ]
+    )
 
 
 def test_cost_per_outcome_on_known_data(store: Store) -> None:
@@ -67,20 +101,33 @@ def test_cost_per_outcome_on_known_data(store: Store) -> None:
     rows = {(r["project"], r["agent"], r["metric"]): r for r in result["rows"]}  # type: ignore[union-attr, index]
     writer = rows[("Content", "writer", "articles_published")]
     assert (writer["outcomes"], writer["cost_usd"], writer["cost_per_outcome_usd"]) == (
-        10, "70", "7")
+        10,
+        "70",
+        "7",
+    )
     assert (writer["value_usd"], writer["net_usd"]) == ("250", "180")
     assert [(p["month"], p["cost_per_outcome_usd"]) for p in writer["trend"]] == [
-        ("2026-10", "5"), ("2026-11", "10")]
+        ("2026-10", "5"),
+        ("2026-11", "10"),
+    ]
     seo = rows[("SEO", "", "pages_ranked")]
     assert (seo["outcomes"], seo["cost_usd"], seo["cost_per_outcome_usd"]) == (
-        14, "100", "7.142857143")  # 100/14 rounded to the nano-dollar
+        14,
+        "100",
+        "7.142857143",
+    )  # 100/14 rounded to the nano-dollar
     assert "value_usd" not in seo  # October's pages carry no value and the metric has none
     scorer = rows[("Outreach", "lead-scorer", "leads_qualified")]
     assert (scorer["outcomes"], scorer["cost_usd"], scorer["cost_per_outcome_usd"]) == (
-        0, "12", None)
+        0,
+        "12",
+        None,
+    )
     risers = result["risers"]
     assert [(r["agent"] or r["project"], r["change_percent"]) for r in risers] == [  # type: ignore[union-attr, index]
-        ("SEO", "150.0"), ("writer", "100.0")]
+        ("SEO", "150.0"),
+        ("writer", "100.0"),
+    ]
 
 
 def test_outcomes_dedupe_and_bad_rows_by_line(store: Store) -> None:
@@ -88,17 +135,22 @@ def test_outcomes_dedupe_and_bad_rows_by_line(store: Store) -> None:
     import_outcomes(read_jsonl(io.BytesIO(_outcomes())), store, now=NOW)
     again = import_outcomes(read_jsonl(io.BytesIO(_outcomes())), store, now=NOW)
     assert (again.imported, again.duplicates, again.errors) == (0, 5, [])
-    text = ("id,timestamp,department,project,agent,metric,quantity,value_usd\n"
-            "c1,2026-11-06T10:00:00Z,Marketing,Content,writer,articles_published,2,\n"
-            "c2,2026-11-06T10:00:00Z,Marketing,Content,writer,tweets,2,\n"
-            "c3,2026-11-06T10:00:00,Marketing,Content,writer,articles_published,2,\n"
-            "c4,2026-11-06T10:00:00Z,Marketing,Content,writer,articles_published,-1,\n"
-            "c5,2026-11-06T10:00:00Z,Marketing,Content,writer,articles_published,1.5,0.1\n"
-            "c1,2026-11-06T10:00:00Z,Marketing,Content,writer,articles_published,2,\n")
+    text = (
+        "id,timestamp,department,project,agent,metric,quantity,value_usd\n"
+        "c1,2026-11-06T10:00:00Z,Marketing,Content,writer,articles_published,2,\n"
+        "c2,2026-11-06T10:00:00Z,Marketing,Content,writer,tweets,2,\n"
+        "c3,2026-11-06T10:00:00,Marketing,Content,writer,articles_published,2,\n"
+        "c4,2026-11-06T10:00:00Z,Marketing,Content,writer,articles_published,-1,\n"
+        "c5,2026-11-06T10:00:00Z,Marketing,Content,writer,articles_published,1.5,0.1\n"
+        "c1,2026-11-06T10:00:00Z,Marketing,Content,writer,articles_published,2,\n"
+    )
     report = import_outcomes(read_csv(io.StringIO(text)), store, now=NOW)
     assert report.imported == 2 and report.duplicates == 1
     assert [(n, m.split(":")[0]) for n, m in report.errors] == [
-        (3, "metric"), (4, "timestamp"), (5, "quantity")]
+        (3, "metric"),
+        (4, "timestamp"),
+        (5, "quantity"),
+    ]
     assert "not declared for Marketing/Content/writer" in report.errors[0][1]
 
 
@@ -119,8 +171,11 @@ def test_changes_in_cost_per_outcome(store: Store) -> None:
     import_outcomes(read_jsonl(io.BytesIO(_outcomes())), store, now=NOW)
     with store.read() as conn:
         changes = cost_per_outcome_changes(
-            conn, DateRange(date(2026, 11, 1), date(2026, 11, 30)),
-            DateRange(date(2026, 10, 1), date(2026, 10, 31)))
-    assert [(c.name, c.as_json()["previous_usd"], c.as_json()["current_usd"], str(c.percent))
-            for c in changes] == [("Marketing/SEO", "5", "12.5", "150.0"),
-                                  ("Marketing/Content/writer", "5", "10", "100.0")]
+            conn,
+            DateRange(date(2026, 11, 1), date(2026, 11, 30)),
+            DateRange(date(2026, 10, 1), date(2026, 10, 31)),
+        )
+    assert [
+        (c.name, c.as_json()["previous_usd"], c.as_json()["current_usd"], str(c.percent))
+        for c in changes
+    ] == [("Marketing/SEO", "5", "12.5", "150.0"), ("Marketing/Content/writer", "5", "10", "100.0")]

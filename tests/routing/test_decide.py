@@ -28,9 +28,14 @@ def router(*rules: dict[str, Any], mode: str = "enforce") -> Router:
     return Router(settings, ZoneInfo("America/New_York"))
 
 
-def decide(r: Router, body: dict[str, Any], headers: dict[str, str] | None = None,
-           who: Attribution = WHO, fill: Decimal | None = None,
-           provider: str = "openai") -> RouteDecision | None:
+def decide(
+    r: Router,
+    body: dict[str, Any],
+    headers: dict[str, str] | None = None,
+    who: Attribution = WHO,
+    fill: Decimal | None = None,
+    provider: str = "openai",
+) -> RouteDecision | None:
     raw = orjson.dumps(body)
     adapter = OpenAIAdapter() if provider == "openai" else AnthropicAdapter()
     path = "/v1/chat/completions" if provider == "openai" else "/v1/messages"
@@ -38,8 +43,13 @@ def decide(r: Router, body: dict[str, Any], headers: dict[str, str] | None = Non
     return r.decide(provider, info, raw, headers or {}, who, NOON, lambda m: True, fill)
 
 
-RULE = {"name": "mini", "from_model": "gpt-4o*", "to_model": "gpt-4o-mini",
-        "when": {"max_complexity": 0.3}, "mode": "enforce"}
+RULE = {
+    "name": "mini",
+    "from_model": "gpt-4o*",
+    "to_model": "gpt-4o-mini",
+    "when": {"max_complexity": 0.3},
+    "mode": "enforce",
+}
 
 
 def test_a_matching_rule_routes_with_reasons() -> None:
@@ -49,8 +59,10 @@ def test_a_matching_rule_routes_with_reasons() -> None:
 
 
 def test_no_rule_for_the_model_costs_nothing() -> None:
-    assert decide(router(RULE | {"from_model": "gpt-4.1"}),
-                  {"model": "gpt-4o", "messages": HELLO}) is None
+    assert (
+        decide(router(RULE | {"from_model": "gpt-4.1"}), {"model": "gpt-4o", "messages": HELLO})
+        is None
+    )
 
 
 def test_global_shadow_caps_enforce_rules_and_off_disables() -> None:
@@ -59,26 +71,41 @@ def test_global_shadow_caps_enforce_rules_and_off_disables() -> None:
     assert decide(router(RULE, mode="off"), {"model": "gpt-4o", "messages": HELLO}) is None
 
 
-@pytest.mark.parametrize(("when", "body_extra", "headers", "why"), [
-    ({"no_tools": True}, {"tools": [{"type": "function", "function": {"name": "f"}}]}, {},
-     "the request declares tools"),
-    ({"tools_subset": ["lookup"]}, {"tools": [{"type": "function", "function": {"name": "rm"}}]},
-     {}, "tools outside the allowed set: rm"),
-    ({"max_prompt_chars": 5}, {}, {}, "prompt 30 chars > 5"),
-    ({"task_tag": ["faq"]}, {}, {"x-task": "coding"}, "task tag 'coding' not in ['faq']"),
-    ({"hours": "22-6"}, {}, {}, "outside hours 22-6"),
-])
+@pytest.mark.parametrize(
+    ("when", "body_extra", "headers", "why"),
+    [
+        (
+            {"no_tools": True},
+            {"tools": [{"type": "function", "function": {"name": "f"}}]},
+            {},
+            "the request declares tools",
+        ),
+        (
+            {"tools_subset": ["lookup"]},
+            {"tools": [{"type": "function", "function": {"name": "rm"}}]},
+            {},
+            "tools outside the allowed set: rm",
+        ),
+        ({"max_prompt_chars": 5}, {}, {}, "prompt 30 chars > 5"),
+        ({"task_tag": ["faq"]}, {}, {"x-task": "coding"}, "task tag 'coding' not in ['faq']"),
+        ({"hours": "22-6"}, {}, {}, "outside hours 22-6"),
+    ],
+)
 def test_conditions_that_fail_are_recorded(
     when: dict[str, Any], body_extra: dict[str, Any], headers: dict[str, str], why: str
 ) -> None:
-    d = decide(router(RULE | {"when": when}), {"model": "gpt-4o", "messages": HELLO}
-               | body_extra, headers)
+    d = decide(
+        router(RULE | {"when": when}), {"model": "gpt-4o", "messages": HELLO} | body_extra, headers
+    )
     assert d is not None and d.mode == "skipped" and d.why == (why,)
 
 
 def test_task_tag_and_hours_that_hold_route() -> None:
-    d = decide(router(RULE | {"when": {"task_tag": ["faq"], "hours": "9-17"}}),
-               {"model": "gpt-4o", "messages": HELLO}, {"x-task": "faq"})
+    d = decide(
+        router(RULE | {"when": {"task_tag": ["faq"], "hours": "9-17"}}),
+        {"model": "gpt-4o", "messages": HELLO},
+        {"x-task": "faq"},
+    )
     assert d is not None and d.routes and d.why == ("task tag 'faq'", "within hours 9-17")
 
 
@@ -109,8 +136,12 @@ def test_the_guard_checks_context_and_reasoning() -> None:
     long_prompt = [{"role": "user", "content": "word " * 20_000}]
     d = decide(router(rule), {"model": "gpt-4o", "messages": long_prompt})
     assert d is not None and d.why[0].startswith("gpt-3.5-turbo has a 16385-token window")
-    thinking = {"model": "claude-sonnet-4-5", "max_tokens": 2000, "messages": HELLO,
-                "thinking": {"type": "enabled", "budget_tokens": 1024}}
+    thinking = {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 2000,
+        "messages": HELLO,
+        "thinking": {"type": "enabled", "budget_tokens": 1024},
+    }
     rule = {"name": "h", "from_model": "claude-sonnet-4-5", "to_model": "claude-3-5-haiku"}
     d = decide(router(rule), thinking, provider="anthropic")
     assert d is not None and d.why == ("claude-3-5-haiku does not support reasoning",)
@@ -118,8 +149,12 @@ def test_the_guard_checks_context_and_reasoning() -> None:
 
 def test_most_specific_scope_first() -> None:
     org = RULE | {"name": "org", "when": {}}
-    agent = RULE | {"name": "agent", "scope": "agent:Engineering/Backend/coder",
-                    "to_model": "gpt-4.1-nano", "when": {}}
+    agent = RULE | {
+        "name": "agent",
+        "scope": "agent:Engineering/Backend/coder",
+        "to_model": "gpt-4.1-nano",
+        "when": {},
+    }
     d = decide(router(org, agent), {"model": "gpt-4o", "messages": HELLO})
     assert d is not None and d.rule == "agent"
     other = Attribution("Sales", "", "", "k2", "")
@@ -147,15 +182,34 @@ def test_capability_table_lookup() -> None:
 
 
 def test_rewrite_body_and_paths() -> None:
-    routed = rewrite("openai", {"model": "gpt-4o", "x": 1}, b"", "/chat/completions",
-                     "/chat/completions", "gpt-4o", "gpt-4o-mini")
+    routed = rewrite(
+        "openai",
+        {"model": "gpt-4o", "x": 1},
+        b"",
+        "/chat/completions",
+        "/chat/completions",
+        "gpt-4o",
+        "gpt-4o-mini",
+    )
     assert routed is not None and orjson.loads(routed.body) == {"model": "gpt-4o-mini", "x": 1}
-    gem = rewrite("google", {}, b"{}", "/v1beta/models/gemini-2.5-pro:generateContent",
-                  "/v1beta/models/gemini-2.5-pro:generateContent", "gemini-2.5-pro",
-                  "gemini-2.5-flash")
+    gem = rewrite(
+        "google",
+        {},
+        b"{}",
+        "/v1beta/models/gemini-2.5-pro:generateContent",
+        "/v1beta/models/gemini-2.5-pro:generateContent",
+        "gemini-2.5-pro",
+        "gemini-2.5-flash",
+    )
     assert gem is not None and gem.wire_subpath == "/v1beta/models/gemini-2.5-flash:generateContent"
-    bed = rewrite("bedrock", {}, b"{}", "/model/us.amazon.nova-pro-v1:0/converse",
-                  "/model/us.amazon.nova-pro-v1%3A0/converse", "us.amazon.nova-pro-v1:0",
-                  "us.amazon.nova-lite-v1:0")
+    bed = rewrite(
+        "bedrock",
+        {},
+        b"{}",
+        "/model/us.amazon.nova-pro-v1:0/converse",
+        "/model/us.amazon.nova-pro-v1%3A0/converse",
+        "us.amazon.nova-pro-v1:0",
+        "us.amazon.nova-lite-v1:0",
+    )
     assert bed is not None and bed.wire_subpath == "/model/us.amazon.nova-lite-v1%3A0/converse"
     assert bed.subpath == "/model/us.amazon.nova-lite-v1:0/converse"

@@ -22,9 +22,11 @@ def test_a_lookup_is_simple_and_says_why() -> None:
 
 
 def test_multi_step_coding_is_complex() -> None:
-    task = ("Refactor this service step by step: first analyze the race condition, then "
-            "implement a fix with unit tests, and finally compare the trade-offs and "
-            "recommend a rollout plan.\n```python\ndef handle(self):\n    pass\n```")
+    task = (
+        "Refactor this service step by step: first analyze the race condition, then "
+        "implement a fix with unit tests, and finally compare the trade-offs and "
+        "recommend a rollout plan.\n```python\ndef handle(self):\n    pass\n```"
+    )
     rated = score(_text(task))  # type: ignore[arg-type]
     assert rated.tier == "complex"
     assert any(r.startswith("coding task") for r in rated.reasons)
@@ -33,11 +35,17 @@ def test_multi_step_coding_is_complex() -> None:
 
 def test_tools_reasoning_and_depth_raise_the_score() -> None:
     base = score(_text("Summarize the meeting notes in a list."))  # type: ignore[arg-type]
-    more = score(_text("Summarize the meeting notes in a list.", turns=12),  # type: ignore[arg-type]
-                 tools=True, reasoning=True)
+    more = score(
+        _text("Summarize the meeting notes in a list.", turns=12),  # type: ignore[arg-type]
+        tools=True,
+        reasoning=True,
+    )
     assert more.value > base.value
-    assert {r.split(" (")[0] for r in more.reasons} >= {"drives tools", "asks for reasoning",
-                                                      "deep conversation"}
+    assert {r.split(" (")[0] for r in more.reasons} >= {
+        "drives tools",
+        "asks for reasoning",
+        "deep conversation",
+    }
 
 
 def test_scores_are_bounded_and_deterministic() -> None:
@@ -50,10 +58,12 @@ def test_the_labelled_set_is_large_and_agrees() -> None:
     items = [json.loads(line) for line in DATA.read_text().splitlines()]
     assert len(items) >= 300
     assert {i["tier"] for i in items} == {"simple", "medium", "complex"}
-    agree = sum(score(read_text(i["body"]), tools=bool(i["body"].get("tools"))).tier == i["tier"]
-                for i in items)
+    agree = sum(
+        score(read_text(i["body"]), tools=bool(i["body"].get("tools"))).tier == i["tier"]
+        for i in items
+    )
     assert agree / len(items) > 0.85
     complex_as_simple = sum(
-        1 for i in items if i["tier"] == "complex"
-        and score(read_text(i["body"])).tier == "simple")
+        1 for i in items if i["tier"] == "complex" and score(read_text(i["body"])).tier == "simple"
+    )
     assert complex_as_simple == 0

@@ -24,8 +24,9 @@ class HostileUpstream:
     mode: str = "usage"
     """``usage``: one JSON answer with `usage`; ``forever``: an SSE stream that never ends;
     ``forever_json``: a JSON body that never ends."""
-    usage: Any = field(default_factory=lambda: {"prompt_tokens": 10, "completion_tokens": 5,
-                                               "total_tokens": 15})
+    usage: Any = field(
+        default_factory=lambda: {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+    )
     requests: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
     _runner: web.AppRunner | None = None
@@ -45,17 +46,23 @@ class HostileUpstream:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
-        self.requests.append({"path": request.raw_path, "headers": dict(request.headers),
-                              "body": body})
+        self.requests.append(
+            {"path": request.raw_path, "headers": dict(request.headers), "body": body}
+        )
         if self.mode == "forever":
             response = web.StreamResponse(headers={"content-type": "text/event-stream"})
             await response.prepare(request)
             n = 0
             while True:
-                chunk = {"id": "chatcmpl-x", "object": "chat.completion.chunk", "created": 1,
-                         "model": "gpt-4o-2024-08-06", "choices": [
-                             {"index": 0, "delta": {"content": f"word{n} "},
-                              "finish_reason": None}]}
+                chunk = {
+                    "id": "chatcmpl-x",
+                    "object": "chat.completion.chunk",
+                    "created": 1,
+                    "model": "gpt-4o-2024-08-06",
+                    "choices": [
+                        {"index": 0, "delta": {"content": f"word{n} "}, "finish_reason": None}
+                    ],
+                }
                 await response.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
                 n += 1
                 await asyncio.sleep(0.05)
@@ -67,10 +74,17 @@ class HostileUpstream:
                 await response.write(b" ")
                 await asyncio.sleep(0.05)
         answer: dict[str, Any] = {
-            "id": "chatcmpl-x", "object": "chat.completion", "created": 1,
+            "id": "chatcmpl-x",
+            "object": "chat.completion",
+            "created": 1,
             "model": "gpt-4o-2024-08-06",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"},
-                         "finish_reason": "stop"}],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": "hi"},
+                    "finish_reason": "stop",
+                }
+            ],
         }
         raw = json.dumps(answer)
         if self.usage is not None:
@@ -110,6 +124,12 @@ def raw_http(url: str, request: bytes, timeout: float = 10.0) -> RawReply:
 
 def post(path: str, body: bytes, *extra: str, host: str = "gateway.local") -> bytes:
     """A raw POST with `extra` header lines, closing the connection after the answer."""
-    lines = [f"POST {path} HTTP/1.1", f"Host: {host}", "Content-Type: application/json",
-             f"Content-Length: {len(body)}", "Connection: close", *extra]
+    lines = [
+        f"POST {path} HTTP/1.1",
+        f"Host: {host}",
+        "Content-Type: application/json",
+        f"Content-Length: {len(body)}",
+        "Connection: close",
+        *extra,
+    ]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body

@@ -40,14 +40,20 @@ def test_no_operation_answers_500(live: Running) -> None:
         operation = result.ok()
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         def check(case: Any) -> None:
             response = case.call(base_url=live.url, headers=headers, timeout=30)
             statuses.append(response.status_code)
             if response.status_code >= 500:
-                failures.append(f"{case.method} {case.formatted_path} {case.query!r} "
-                                f"{case.body!r:.200} -> {response.status_code}")
+                failures.append(
+                    f"{case.method} {case.formatted_path} {case.query!r} "
+                    f"{case.body!r:.200} -> {response.status_code}"
+                )
 
         check()
         checked += 1

@@ -34,12 +34,19 @@ async def hostile() -> AsyncIterator[HostileUpstream]:
 
 
 @pytest.fixture
-def gw(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-       hostile: HostileUpstream) -> Iterator[RunningGateway]:
+def gw(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hostile: HostileUpstream
+) -> Iterator[RunningGateway]:
     monkeypatch.setenv("HOSTILE_KEY", API_KEY)
-    settings = gateway_settings(tmp_path, openai={
-        "base_url": hostile.url, "api_key_env": "HOSTILE_KEY",
-        "first_byte_timeout_s": "1", "total_timeout_s": "1.5"})
+    settings = gateway_settings(
+        tmp_path,
+        openai={
+            "base_url": hostile.url,
+            "api_key_env": "HOSTILE_KEY",
+            "first_byte_timeout_s": "1",
+            "total_timeout_s": "1.5",
+        },
+    )
     settings.server.max_body_bytes = 64 * 1024
     with serve(settings) as running:
         yield running
@@ -67,8 +74,9 @@ async def test_refused_bodies_leave_nothing(gw: RunningGateway, hostile: Hostile
     assert "bytes" in openai_error(await send(gw, post(PATH, big + b'"}]}', auth)), 413)
     nested = b'{"model": "gpt-4o", "messages": ' + b"[" * 10_000 + b"]" * 10_000 + b"}"
     openai_error(await send(gw, post(PATH, nested, auth)), 400)
-    deep_object = b'{"model": "gpt-4o", "messages": [' + b'{"a":' * 10_000 + b"1" + (
-        b"}" * 10_000) + b"]}"
+    deep_object = (
+        b'{"model": "gpt-4o", "messages": [' + b'{"a":' * 10_000 + b"1" + (b"}" * 10_000) + b"]}"
+    )
     openai_error(await send(gw, post(PATH, deep_object, auth)), 400)
     bad_utf8 = b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "\xff\xfe\xc3"}]}'
     openai_error(await send(gw, post(PATH, bad_utf8, auth)), 400)
@@ -81,8 +89,14 @@ async def test_refused_bodies_leave_nothing(gw: RunningGateway, hostile: Hostile
 async def test_header_injection(gw: RunningGateway, hostile: HostileUpstream) -> None:
     key = await asyncio.to_thread(gw.key, "Engineering", "", "", allow_attribution_headers=True)
     auth = f"Authorization: Bearer {key}"
-    for value in ("evil%0d%0aX-Injected: 1", "a\tb", "\x7f", "x" * 300, "../../etc",
-                  "Backend/coder"):
+    for value in (
+        "evil%0d%0aX-Injected: 1",
+        "a\tb",
+        "\x7f",
+        "x" * 300,
+        "../../etc",
+        "Backend/coder",
+    ):
         reply = await send(gw, post(PATH, CHAT, auth, "X-Project: Backend", f"X-Agent: {value}"))
         assert "x-agent" in openai_error(reply, 400).lower()
         reply = await send(gw, post(PATH, CHAT, auth, f"X-Project: {value}"))
@@ -97,16 +111,19 @@ async def test_header_injection(gw: RunningGateway, hostile: HostileUpstream) ->
     assert await events(gw) == []
 
 
-@pytest.mark.parametrize("path", [
-    "/openai/v1/../../api/v1/budgets",
-    "/openai/v1/%2e%2e/%2e%2e/api/v1/budgets",
-    "/openai/v1/%2E%2E%2F%2E%2E%2Fapi/v1/budgets",
-    "/openai/v1//chat/completions",
-    "/openai/v1/chat/completions/../../../keys",
-    "/openai/v1/chat%2fcompletions/..%2f..%2fadmin",
-    "/openai/v1/.%2e/chat/completions",
-    "/openai/v1/chat/completions\\..\\..\\x",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/openai/v1/../../api/v1/budgets",
+        "/openai/v1/%2e%2e/%2e%2e/api/v1/budgets",
+        "/openai/v1/%2E%2E%2F%2E%2E%2Fapi/v1/budgets",
+        "/openai/v1//chat/completions",
+        "/openai/v1/chat/completions/../../../keys",
+        "/openai/v1/chat%2fcompletions/..%2f..%2fadmin",
+        "/openai/v1/.%2e/chat/completions",
+        "/openai/v1/chat/completions\\..\\..\\x",
+    ],
+)
 async def test_path_traversal(gw: RunningGateway, hostile: HostileUpstream, path: str) -> None:
     key = await asyncio.to_thread(gw.key)
     reply = await send(gw, post(path, CHAT, f"Authorization: Bearer {key}"))
@@ -124,14 +141,22 @@ async def test_the_upstream_host_comes_from_settings(
     key = await asyncio.to_thread(gw.key)
     auth = f"Authorization: Bearer {key}"
     # an absolute-form request target naming another host is not a gateway path
-    absolute = post("http://evil.example/openai/v1/chat/completions", CHAT, auth,
-                    host="evil.example")
+    absolute = post(
+        "http://evil.example/openai/v1/chat/completions", CHAT, auth, host="evil.example"
+    )
     assert (await send(gw, absolute)).status in (400, 404)
     assert hostile.requests == []
     # Host and forwarding headers are not used to pick the upstream
-    tricks = post(PATH, CHAT, auth, "X-Forwarded-Host: evil.example",
-                  "X-Forwarded-Proto: https", "Forwarded: host=evil.example",
-                  "X-Original-URL: http://evil.example/", host="evil.example:443")
+    tricks = post(
+        PATH,
+        CHAT,
+        auth,
+        "X-Forwarded-Host: evil.example",
+        "X-Forwarded-Proto: https",
+        "Forwarded: host=evil.example",
+        "X-Original-URL: http://evil.example/",
+        host="evil.example:443",
+    )
     reply = await send(gw, tricks)
     assert reply.status == 200, reply.body
     assert len(hostile.requests) == 1
@@ -151,10 +176,15 @@ async def test_a_stream_that_never_ends_is_cut_and_billed(
     body = b'{"model": "gpt-4o", "stream": true, "messages": [{"role": "user", "content": "hi"}]}'
     received = b""
     with pytest.raises(httpx.HTTPError):
-        async with httpx.AsyncClient(timeout=20) as client, client.stream(
-            "POST", gw.url + PATH, content=body,
-            headers={"authorization": f"Bearer {key}", "content-type": "application/json"},
-        ) as response:
+        async with (
+            httpx.AsyncClient(timeout=20) as client,
+            client.stream(
+                "POST",
+                gw.url + PATH,
+                content=body,
+                headers={"authorization": f"Bearer {key}", "content-type": "application/json"},
+            ) as response,
+        ):
             assert response.status_code == 200
             async for chunk in response.aiter_bytes():
                 received += chunk
@@ -174,16 +204,19 @@ async def test_a_json_answer_that_never_ends(gw: RunningGateway, hostile: Hostil
     assert event["status"] != "reserved" and event["http_status"] in (502, 504)
 
 
-@pytest.mark.parametrize("usage", [
-    {"prompt_tokens": -5, "completion_tokens": -100, "total_tokens": -105},
-    {"prompt_tokens": 10**30, "completion_tokens": 10**30},
-    '{"prompt_tokens": 1e400, "completion_tokens": 1e308}',
-    {"prompt_tokens": "lots", "completion_tokens": None},
-    {"prompt_tokens": True, "completion_tokens": [1], "completion_tokens_details": "x"},
-    None,
-    "[]",
-    '"usage"',
-])
+@pytest.mark.parametrize(
+    "usage",
+    [
+        {"prompt_tokens": -5, "completion_tokens": -100, "total_tokens": -105},
+        {"prompt_tokens": 10**30, "completion_tokens": 10**30},
+        '{"prompt_tokens": 1e400, "completion_tokens": 1e308}',
+        {"prompt_tokens": "lots", "completion_tokens": None},
+        {"prompt_tokens": True, "completion_tokens": [1], "completion_tokens_details": "x"},
+        None,
+        "[]",
+        '"usage"',
+    ],
+)
 async def test_lying_usage(gw: RunningGateway, hostile: HostileUpstream, usage: Any) -> None:
     hostile.usage = usage
     key = await asyncio.to_thread(gw.key)

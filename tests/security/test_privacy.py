@@ -26,7 +26,8 @@ def test_access_log_lines_are_scrubbed(caplog: pytest.LogCaptureFixture) -> None
         path = f"/gemini/v1beta/models/gemini-2.5-flash:generateContent?alt=sse&key={SECRET}"
         access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5555", "POST", path, "1.1", 200)
         errors.warning(
-            "bad request: Authorization: Bearer llk_abcdefghijklmnop x-goog-api-key: %s", SECRET)
+            "bad request: Authorization: Bearer llk_abcdefghijklmnop x-goog-api-key: %s", SECRET
+        )
     finally:
         for logger in (access, errors):
             logger.removeHandler(caplog.handler)
@@ -35,13 +36,16 @@ def test_access_log_lines_are_scrubbed(caplog: pytest.LogCaptureFixture) -> None
     assert "generateContent?alt=sse&key=[redacted]" in text
 
 
-@pytest.mark.parametrize("line, kept", [
-    ("GET /x?api_key=s3cr3t&b=1", "GET /x?api_key=[redacted]&b=1"),
-    ('{"authorization": "Bearer sk-abc123456789"}', '{"authorization": "Bearer [redacted]"}'),
-    ("x-api-key: sk-ant-123456789", "x-api-key: [redacted]"),
-    ("token lla_ABCDEFGHIJKLMNOP used", "token lla_[redacted] used"),
-    ("nothing secret here", "nothing secret here"),
-])
+@pytest.mark.parametrize(
+    "line, kept",
+    [
+        ("GET /x?api_key=s3cr3t&b=1", "GET /x?api_key=[redacted]&b=1"),
+        ('{"authorization": "Bearer sk-abc123456789"}', '{"authorization": "Bearer [redacted]"}'),
+        ("x-api-key: sk-ant-123456789", "x-api-key: [redacted]"),
+        ("token lla_ABCDEFGHIJKLMNOP used", "token lla_[redacted] used"),
+        ("nothing secret here", "nothing secret here"),
+    ],
+)
 def test_scrub(line: str, kept: str) -> None:
     assert redact.scrub(line) == kept
 
@@ -53,15 +57,19 @@ async def test_gateway_logs_no_url_key(
     key = await asyncio.to_thread(gateway.key)
     async with httpx.AsyncClient(timeout=20) as client:
         # a key in the query of a provider that does not take one there, and a bad path
-        await client.post(f"{gateway.url}/openai/v1/chat/completions?key={SECRET}",
-                          headers={"authorization": f"Bearer {key}"},
-                          json={"model": "gpt-4o", "messages": [{"role": "user",
-                                                                  "content": "hi"}]})
+        await client.post(
+            f"{gateway.url}/openai/v1/chat/completions?key={SECRET}",
+            headers={"authorization": f"Bearer {key}"},
+            json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
+        )
         await client.get(f"{gateway.url}/openai/v1/../x?key={SECRET}")
         await client.get(f"{gateway.url}/api/v1/summary?key={SECRET}")
     await asyncio.to_thread(gateway.events)
-    text = "\n".join(f"{r.name} {r.getMessage()}" for r in caplog.records
-                     if not r.name.startswith(("httpx", "httpcore")))
+    text = "\n".join(
+        f"{r.name} {r.getMessage()}"
+        for r in caplog.records
+        if not r.name.startswith(("httpx", "httpcore"))
+    )
     assert SECRET not in text and key not in text
     store = b"".join(p.read_bytes() for p in tmp_path.glob("ledger.db*")).decode("latin-1")
     assert SECRET not in store and key not in store

@@ -29,8 +29,12 @@ def run(config: Path, *args: str) -> Any:
 
 def call(live: Running, method: str, path: str, token: str, body: object = None) -> Reply:
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(live.url + path, data=data, method=method, headers={
-        "authorization": f"Bearer {token}", "content-type": "application/json"})
+    req = urllib.request.Request(
+        live.url + path,
+        data=data,
+        method=method,
+        headers={"authorization": f"Bearer {token}", "content-type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return Reply(resp.status, dict(resp.headers.items()), resp.read())
@@ -44,14 +48,28 @@ def test_tokens_roles_scopes_and_audit(tmp_path: Path, monkeypatch: pytest.Monke
     db = tmp_path / "ledger.db"
     config = tmp_path / "llmledger.toml"
     config.write_text(f'[store]\nurl = "sqlite:///{db}"\n')
-    made = {role: run(config, "tokens", "create", "--role", role, "--name", role, "--json")
-            for role in ("admin", "finance", "viewer")}
-    made["owner"] = run(config, "tokens", "create", "--role", "owner", "--scope",
-                        "department:Marketing", "--json")
+    made = {
+        role: run(config, "tokens", "create", "--role", role, "--name", role, "--json")
+        for role in ("admin", "finance", "viewer")
+    }
+    made["owner"] = run(
+        config, "tokens", "create", "--role", "owner", "--scope", "department:Marketing", "--json"
+    )
     assert made["owner"]["scope"] == "department:Marketing"
     assert all(t["token"].startswith("lla_") for t in made.values())
-    bad = CliRunner().invoke(cli, ["--config", str(config), "tokens", "create", "--role",
-                                   "viewer", "--scope", "department:Sales"])
+    bad = CliRunner().invoke(
+        cli,
+        [
+            "--config",
+            str(config),
+            "tokens",
+            "create",
+            "--role",
+            "viewer",
+            "--scope",
+            "department:Sales",
+        ],
+    )
     assert bad.exit_code == 2
     listed = run(config, "tokens", "list", "--json")["tokens"]
     assert len(listed) == 4 and all("token" not in t and "hash" not in t for t in listed)
@@ -61,19 +79,32 @@ def test_tokens_roles_scopes_and_audit(tmp_path: Path, monkeypatch: pytest.Monke
     with serve(settings_for(f"sqlite:///{db}")) as live:
         assert call(live, "GET", "/api/v1/summary", tok["viewer"]).status == 200
         assert call(live, "POST", "/api/v1/budgets", tok["viewer"], budget).status == 403
-        assert call(live, "POST", "/api/v1/keys", tok["finance"],
-                    {"department": "X"}).status == 403
+        assert call(live, "POST", "/api/v1/keys", tok["finance"], {"department": "X"}).status == 403
         assert call(live, "POST", "/api/v1/budgets", tok["finance"], budget).status == 201
         assert call(live, "GET", "/api/v1/summary", tok["owner"]).status == 403
-        assert call(live, "GET", "/api/v1/costs?group_by=project&department=Marketing",
-                    tok["owner"]).status == 200
-        assert call(live, "GET", "/api/v1/costs?group_by=project&department=Engineering",
-                    tok["owner"]).status == 403
-        assert call(live, "GET", "/api/v1/hierarchy?department=Engineering",
-                    tok["owner"]).status == 403
-        key = call(live, "POST", "/api/v1/keys", tok["admin"], {
-            "department": "Marketing", "expires_in_days": 30, "rpm_limit": 60,
-            "tpm_limit": 10000}).json()
+        assert (
+            call(
+                live, "GET", "/api/v1/costs?group_by=project&department=Marketing", tok["owner"]
+            ).status
+            == 200
+        )
+        assert (
+            call(
+                live, "GET", "/api/v1/costs?group_by=project&department=Engineering", tok["owner"]
+            ).status
+            == 403
+        )
+        assert (
+            call(live, "GET", "/api/v1/hierarchy?department=Engineering", tok["owner"]).status
+            == 403
+        )
+        key = call(
+            live,
+            "POST",
+            "/api/v1/keys",
+            tok["admin"],
+            {"department": "Marketing", "expires_in_days": 30, "rpm_limit": 60, "tpm_limit": 10000},
+        ).json()
         assert call(live, "DELETE", f"/api/v1/keys/{key['id']}", tok["admin"]).status == 200
         assert call(live, "GET", "/api/v1/audit", tok["viewer"]).status == 403
         assert call(live, "GET", "/api/v1/audit", tok["finance"]).status == 403
@@ -92,8 +123,17 @@ def test_tokens_roles_scopes_and_audit(tmp_path: Path, monkeypatch: pytest.Monke
         reply = call(live, "GET", "/api/v1/summary", tok["viewer"])
         assert reply.status == 401  # at once, no cache
         assert call(live, "GET", "/api/v1/summary", "lla_forged" + "x" * 30).status == 401
-    run(config, "users", "create", "--email", "a@example.com", "--role", "viewer",
-        "--password-env", "NEW_PASSWORD")
+    run(
+        config,
+        "users",
+        "create",
+        "--email",
+        "a@example.com",
+        "--role",
+        "viewer",
+        "--password-env",
+        "NEW_PASSWORD",
+    )
     run(config, "users", "disable", "a@example.com")
     entries = run(config, "audit", "--json")["entries"]
     assert [e["action"] for e in entries][:3] == ["user.disable", "user.create", "token.revoke"]
@@ -103,8 +143,20 @@ def test_tokens_roles_scopes_and_audit(tmp_path: Path, monkeypatch: pytest.Monke
 def test_key_expiry_and_limits_from_the_cli(tmp_path: Path) -> None:
     config = tmp_path / "llmledger.toml"
     config.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "l.db"}"\n')
-    run(config, "keys", "create", "--department", "D", "--expires-in-days", "7", "--rpm", "5",
-        "--tpm", "900", "--json")
+    run(
+        config,
+        "keys",
+        "create",
+        "--department",
+        "D",
+        "--expires-in-days",
+        "7",
+        "--rpm",
+        "5",
+        "--tpm",
+        "900",
+        "--json",
+    )
     [key] = run(config, "keys", "list", "--json")["keys"]
     assert key["rpm_limit"] == 5 and key["tpm_limit"] == 900 and key["expires_us"]
 
@@ -135,20 +187,25 @@ def test_token_buckets_refill() -> None:
 async def test_gateway_rate_limit_and_expiry(gateway: RunningGateway) -> None:
     limited = await asyncio.to_thread(gateway.key, rpm_limit=2)
     expired = await asyncio.to_thread(gateway.key, expires_us=1)
-    async with openai.AsyncOpenAI(base_url=f"{gateway.url}/openai/v1", api_key=limited,
-                                  max_retries=0) as client:
+    async with openai.AsyncOpenAI(
+        base_url=f"{gateway.url}/openai/v1", api_key=limited, max_retries=0
+    ) as client:
         for _ in range(2):
             await client.chat.completions.create(
-                model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+                model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+            )
         with pytest.raises(openai.RateLimitError) as err:
             await client.chat.completions.create(
-                model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+                model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+            )
         assert err.value.response.headers["retry-after"] == "30"
         assert isinstance(err.value.body, dict) and err.value.body["type"] == "rate_limit_exceeded"
-    async with openai.AsyncOpenAI(base_url=f"{gateway.url}/openai/v1", api_key=expired,
-                                  max_retries=0) as client:
+    async with openai.AsyncOpenAI(
+        base_url=f"{gateway.url}/openai/v1", api_key=expired, max_retries=0
+    ) as client:
         with pytest.raises(openai.AuthenticationError, match="expired"):
             await client.chat.completions.create(
-                model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+                model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+            )
     events = await asyncio.to_thread(gateway.events)
     assert len(events) == 2  # refused calls leave nothing

@@ -50,21 +50,39 @@ def at(day: date, n: int) -> datetime:
     return datetime.combine(day, time(0, 5), ZONE) + timedelta(seconds=n)
 
 
-def text_event(event_id: str, moment: datetime, dept: str, project: str, agent: str,
-               provider: str, model: str, usd: str, **extra: object) -> UsageEvent:
+def text_event(
+    event_id: str,
+    moment: datetime,
+    dept: str,
+    project: str,
+    agent: str,
+    provider: str,
+    model: str,
+    usd: str,
+    **extra: object,
+) -> UsageEvent:
     cost = usd_to_nanos(usd)
     out_cost = cost // 4
     return UsageEvent(
-        id=event_id, ts=moment, provider=provider, model_requested=str(extra.get(
-            "requested", model)), model_used=model, source=EventSource.IMPORT,
-        department=dept, project=project, agent=agent,
+        id=event_id,
+        ts=moment,
+        provider=provider,
+        model_requested=str(extra.get("requested", model)),
+        model_used=model,
+        source=EventSource.IMPORT,
+        department=dept,
+        project=project,
+        agent=agent,
         usage=Usage.of(input_tokens=20_000, cached_input_tokens=5_000, output_tokens=2_000),
-        costs={UsageType.INPUT_TOKENS: LineCost(cost - out_cost, cost - out_cost),
-               UsageType.CACHED_INPUT_TOKENS: LineCost(0, 0),
-               UsageType.OUTPUT_TOKENS: LineCost(out_cost, out_cost)},
+        costs={
+            UsageType.INPUT_TOKENS: LineCost(cost - out_cost, cost - out_cost),
+            UsageType.CACHED_INPUT_TOKENS: LineCost(0, 0),
+            UsageType.OUTPUT_TOKENS: LineCost(out_cost, out_cost),
+        },
         routed_from=extra.get("routed_from"),  # type: ignore[arg-type]
         requested_cost_nanos=usd_to_nanos(str(extra["requested_usd"]))
-        if "requested_usd" in extra else None,
+        if "requested_usd" in extra
+        else None,
         latency_ms=850,
     )
 
@@ -72,15 +90,23 @@ def text_event(event_id: str, moment: datetime, dept: str, project: str, agent: 
 def qa_event(event_id: str, moment: datetime) -> UsageEvent:
     """Engineering/QA/visual-tester: images, video and audio."""
     return UsageEvent(
-        id=event_id, ts=moment, provider="openai", model_requested="gpt-4o",
-        source=EventSource.IMPORT, department="Engineering", project="QA",
+        id=event_id,
+        ts=moment,
+        provider="openai",
+        model_requested="gpt-4o",
+        source=EventSource.IMPORT,
+        department="Engineering",
+        project="QA",
         agent="visual-tester",
-        usage=Usage.of(input_tokens=1_000, images=25, video_seconds=Decimal("4.5"),
-                       audio_seconds=2),
-        costs={UsageType.INPUT_TOKENS: LineCost(usd_to_nanos("0.5"), usd_to_nanos("0.5")),
-               UsageType.IMAGES: LineCost(usd_to_nanos("20"), usd_to_nanos("20")),
-               UsageType.VIDEO_SECONDS: LineCost(usd_to_nanos("9"), usd_to_nanos("9")),
-               UsageType.AUDIO_SECONDS: LineCost(usd_to_nanos("0.012"), usd_to_nanos("0.012"))},
+        usage=Usage.of(
+            input_tokens=1_000, images=25, video_seconds=Decimal("4.5"), audio_seconds=2
+        ),
+        costs={
+            UsageType.INPUT_TOKENS: LineCost(usd_to_nanos("0.5"), usd_to_nanos("0.5")),
+            UsageType.IMAGES: LineCost(usd_to_nanos("20"), usd_to_nanos("20")),
+            UsageType.VIDEO_SECONDS: LineCost(usd_to_nanos("9"), usd_to_nanos("9")),
+            UsageType.AUDIO_SECONDS: LineCost(usd_to_nanos("0.012"), usd_to_nanos("0.012")),
+        },
     )
 
 
@@ -93,20 +119,48 @@ def events(today: date, days: int = 400) -> list[UsageEvent]:
         factor = "0.5" if 7 <= back < 14 else "1"
         for i, (dept, project, agent, provider, model, usd) in enumerate(DAILY):
             amount = str(Decimal(usd) * Decimal(factor))
-            out.append(text_event(f"d{back}-{i}", at(day, i), dept, project, agent,
-                                  provider, model, amount))
+            out.append(
+                text_event(
+                    f"d{back}-{i}", at(day, i), dept, project, agent, provider, model, amount
+                )
+            )
         out.append(qa_event(f"qa{back}", at(day, 20)))
         if day < month_start:
             for j, (dept, project, agent, provider, _, _) in enumerate(BUDGETED):
-                out.append(text_event(f"b{back}-{j}", at(day, 30 + j), dept, project, agent,
-                                      provider, "gpt-4o", "100"))
+                out.append(
+                    text_event(
+                        f"b{back}-{j}",
+                        at(day, 30 + j),
+                        dept,
+                        project,
+                        agent,
+                        provider,
+                        "gpt-4o",
+                        "100",
+                    )
+                )
         # one routed call a day: requested gpt-4o ($10), served by gpt-4o-mini ($1)
-        out.append(text_event(f"r{back}", at(day, 40), "Sales", "Outreach", "sdr-agent",
-                              "openai", "gpt-4o-mini", "1", requested="gpt-4o",
-                              routed_from="gpt-4o", requested_usd="10"))
+        out.append(
+            text_event(
+                f"r{back}",
+                at(day, 40),
+                "Sales",
+                "Outreach",
+                "sdr-agent",
+                "openai",
+                "gpt-4o-mini",
+                "1",
+                requested="gpt-4o",
+                routed_from="gpt-4o",
+                requested_usd="10",
+            )
+        )
     for j, (dept, project, agent, provider, _, spend) in enumerate(BUDGETED):
-        out.append(text_event(f"today-{j}", at(today, 50 + j), dept, project, agent, provider,
-                              "gpt-4o", spend))
+        out.append(
+            text_event(
+                f"today-{j}", at(today, 50 + j), dept, project, agent, provider, "gpt-4o", spend
+            )
+        )
     return out
 
 
@@ -114,11 +168,21 @@ def fill(store: Store, today: date) -> None:
     with store.write() as conn:
         record_events(conn, events(today), store.zone)
         for dept, project, agent, _, limit, _ in BUDGETED:
-            budgets.set_budget(conn, scope=f"agent:{dept}/{project}/{agent}", limit_usd=limit,
-                               owners=[f"{dept.lower()}-lead@example.com"])
-        budgets.set_budget(conn, scope="department:Engineering", limit_usd="50000",
-                           owners=["cto@example.com"])
-        budgets.set_budget(conn, scope="department:Sales", limit_usd="20000",
-                           enforced=False, owners=["cro@example.com"])
+            budgets.set_budget(
+                conn,
+                scope=f"agent:{dept}/{project}/{agent}",
+                limit_usd=limit,
+                owners=[f"{dept.lower()}-lead@example.com"],
+            )
+        budgets.set_budget(
+            conn, scope="department:Engineering", limit_usd="50000", owners=["cto@example.com"]
+        )
+        budgets.set_budget(
+            conn,
+            scope="department:Sales",
+            limit_usd="20000",
+            enforced=False,
+            owners=["cro@example.com"],
+        )
         for email, (role, scope) in USERS.items():
             create_user(conn, email, PASSWORD, role, scope)

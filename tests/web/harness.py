@@ -49,15 +49,22 @@ class Client:
     base: str
     jar: http.cookiejar.CookieJar = field(default_factory=http.cookiejar.CookieJar)
 
-    def request(self, method: str, path: str, data: dict[str, str] | None = None,
-                headers: dict[str, str] | None = None) -> Reply:
+    def request(
+        self,
+        method: str,
+        path: str,
+        data: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
         body = urllib.parse.urlencode(data).encode() if data is not None else None
-        req = urllib.request.Request(self.base + path, data=body, method=method,
-                                     headers=headers or {})
+        req = urllib.request.Request(
+            self.base + path, data=body, method=method, headers=headers or {}
+        )
         if body is not None:
             req.add_header("content-type", "application/x-www-form-urlencoded")
-        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar),
-                                             _NoRedirect())
+        opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect()
+        )
         try:
             with opener.open(req, timeout=30) as resp:
                 return Reply(resp.status, dict(resp.headers.items()), resp.read())
@@ -78,8 +85,9 @@ class Client:
 
     def sign_in(self, email: str, password: str) -> Reply:
         token = self.csrf("/login")
-        return self.post("/login", {"email": email, "password": password,
-                                    "csrf_token": token, "next": "/"})
+        return self.post(
+            "/login", {"email": email, "password": password, "csrf_token": token, "next": "/"}
+        )
 
 
 @dataclass
@@ -98,16 +106,28 @@ def settings_for(db_url: str) -> Settings:
     return Settings(
         store={"url": db_url},
         admin_token=ADMIN_TOKEN,
-        organisation={"name": "Acme Health", "timezone": "America/New_York",
-                      "annual_budget_usd": "80000", "monthly_budget_usd": "15000"},
+        organisation={
+            "name": "Acme Health",
+            "timezone": "America/New_York",
+            "annual_budget_usd": "80000",
+            "monthly_budget_usd": "15000",
+        },
     )
 
 
 @contextmanager
 def serve(settings: Settings) -> Iterator[Running]:
     app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", log_level="warning",
-                            loop="asyncio", http="h11", access_log=False)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        lifespan="on",
+        log_level="warning",
+        loop="asyncio",
+        http="h11",
+        access_log=False,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="dashboard", daemon=True)
     thread.start()

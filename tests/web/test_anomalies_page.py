@@ -42,26 +42,36 @@ def _flags(frame_hours: int, builder: FrameBuilder) -> list[Flag]:
     last = frame_hours - 1
     out = []
     for label, (kind, scope, subject, back, length) in FLAGS.items():
-        dims = ENGINEERING if scope.startswith(("agent:Engineering", "project:Eng")) \
-            else MARKETING
+        dims = ENGINEERING if scope.startswith(("agent:Engineering", "project:Eng")) else MARKETING
         start = last - back
         points = []
         for t in range(start, start + length):
             extra = (9 + t % 3) * DOLLAR
             model = subject if kind == "new_model" else "openai/gpt-4o"
             builder.add_calls(t, dims, model, 300, extra)
-            builder.add_usage(t, dims, subject if kind == "modality_shift" else "output_tokens",
-                              extra)
+            builder.add_usage(
+                t, dims, subject if kind == "modality_shift" else "output_tokens", extra
+            )
             expected = 0 if kind in ("new_model", "modality_shift") else 2 * DOLLAR
             points.append(Point(t, 2 * DOLLAR + extra if expected else extra, expected))
         detail: dict[str, object] = {"label": label}
         if kind == "new_model":
             detail.update({"model": subject, "provider": "openai", "new_provider": False})
-        out.append(Flag(kind=kind, scope=scope, subject=subject, t=start + length - 1,
-                        started=start, points=tuple(points), score=9.0,
-                        description=f"{label}: spend far above the usual",
-                        department=dims[0], usage_type=subject if kind == "modality_shift"
-                        else None, detail=detail))
+        out.append(
+            Flag(
+                kind=kind,
+                scope=scope,
+                subject=subject,
+                t=start + length - 1,
+                started=start,
+                points=tuple(points),
+                score=9.0,
+                description=f"{label}: spend far above the usual",
+                department=dims[0],
+                usage_type=subject if kind == "modality_shift" else None,
+                detail=detail,
+            )
+        )
     return out
 
 
@@ -86,9 +96,12 @@ def seed(store: Store, now: datetime) -> dict[str, str]:
 
 
 def settings_for_page(db_url: str) -> Settings:
-    return Settings(store={"url": db_url}, admin_token=ADMIN_TOKEN,
-                    organisation={"name": "Acme Health", "timezone": "America/New_York"},
-                    anomalies={"enabled": False})
+    return Settings(
+        store={"url": db_url},
+        admin_token=ADMIN_TOKEN,
+        organisation={"name": "Acme Health", "timezone": "America/New_York"},
+        anomalies={"enabled": False},
+    )
 
 
 @contextmanager
@@ -165,7 +178,8 @@ def signed_in(live: Running, email: str) -> Client:
 
 
 def test_the_page_lists_the_records_newest_first_as_the_api_does(
-        live: tuple[Running, dict[str, str]]) -> None:
+    live: tuple[Running, dict[str, str]],
+) -> None:
     server, ids = live
     reply = signed_in(server, "cfo@example.com").get("/anomalies")
     assert reply.status == 200
@@ -203,8 +217,7 @@ def test_filters_by_status_kind_and_since(live: tuple[Running, dict[str, str]]) 
     server, ids = live
     client = signed_in(server, "viewer@example.com")
     assert list(table(client.get("/anomalies?status=resolved").text).rows) == [ids["model"]]
-    assert list(table(client.get("/anomalies?kind=runaway_agent").text).rows) == [
-        ids["runaway"]]
+    assert list(table(client.get("/anomalies?kind=runaway_agent").text).rows) == [ids["runaway"]]
     since = (datetime.now(ZONE).date() - timedelta(days=3)).isoformat()
     partial = client.get(f"/anomalies?since={since}", **{"HX-Request": "true"})
     assert partial.status == 200 and "<html" not in partial.text  # the htmx partial
@@ -230,28 +243,32 @@ def test_a_viewer_sees_no_action(live: tuple[Running, dict[str, str]]) -> None:
     assert table(page.text).buttons == ["Sign out", "Filter", "▾", "▸", "▸", "▸"]
     assert not re.search(r'action="/anomalies/', page.text)
     csrf = client.csrf("/anomalies")
-    refused = client.post(f"/anomalies/{ids['spike']}/acknowledge",
-                          {"csrf_token": csrf, "note": "mine now"})
+    refused = client.post(
+        f"/anomalies/{ids['spike']}/acknowledge", {"csrf_token": csrf, "note": "mine now"}
+    )
     assert refused.status == 403
 
 
 def test_acknowledge_needs_a_note_and_the_csrf_token(
-        writable: tuple[Running, dict[str, str]]) -> None:
+    writable: tuple[Running, dict[str, str]],
+) -> None:
     server, ids = writable
     client = signed_in(server, "admin@example.com")
     csrf = client.csrf("/anomalies")
     path = f"/anomalies/{ids['spike']}/acknowledge"
     assert client.post(path, {"csrf_token": csrf, "note": "  "}).status == 422
     assert client.post(path, {"csrf_token": "forged", "note": "load test"}).status == 403
-    assert client.post("/anomalies/an_missing/acknowledge",
-                       {"csrf_token": csrf, "note": "x"}).status == 404
-    reply = client.post(path, {"csrf_token": csrf, "note": "load test"},
-                        **{"HX-Request": "true"})
+    assert (
+        client.post("/anomalies/an_missing/acknowledge", {"csrf_token": csrf, "note": "x"}).status
+        == 404
+    )
+    reply = client.post(path, {"csrf_token": csrf, "note": "load test"}, **{"HX-Request": "true"})
     assert reply.status == 200
     row = table(reply.text).rows[ids["spike"]]
     assert row["data-status"] == "acknowledged" and "load test" in row["text"]
-    (api,) = [a for a in server.api("/api/v1/anomalies").json()["anomalies"]
-              if a["id"] == ids["spike"]]
+    (api,) = [
+        a for a in server.api("/api/v1/anomalies").json()["anomalies"] if a["id"] == ids["spike"]
+    ]
     assert (api["status"], api["note"]) == ("acknowledged", "load test")
     resolved = client.post(f"/anomalies/{ids['spike']}/resolve", {"csrf_token": csrf})
     assert resolved.status == 303 and resolved.headers["location"] == "/anomalies"
@@ -260,19 +277,27 @@ def test_acknowledge_needs_a_note_and_the_csrf_token(
 
 def test_mute_a_scope_until_a_date(writable: tuple[Running, dict[str, str]]) -> None:
     server, _ = writable
-    until = (datetime.now(ZONE).date() + timedelta(days=7))
+    until = datetime.now(ZONE).date() + timedelta(days=7)
     owner = signed_in(server, "marketing@example.com")
     csrf = owner.csrf("/anomalies")
-    outside = {"csrf_token": csrf, "scope": "department:Engineering",
-               "until": until.isoformat(), "reason": "not mine"}
+    outside = {
+        "csrf_token": csrf,
+        "scope": "department:Engineering",
+        "until": until.isoformat(),
+        "reason": "not mine",
+    }
     assert owner.post("/anomalies/mutes", outside).status == 403
     assert owner.post("/anomalies/mutes", {**outside, "scope": "team:x"}).status == 422
     assert owner.post("/anomalies/mutes", {**outside, "until": "soon"}).status == 422
-    reply = owner.post("/anomalies/mutes", {**outside, "scope": "project:Marketing/Digital",
-                                            "reason": "campaign week"}, **{"HX-Request": "true"})
+    reply = owner.post(
+        "/anomalies/mutes",
+        {**outside, "scope": "project:Marketing/Digital", "reason": "campaign week"},
+        **{"HX-Request": "true"},
+    )
     assert reply.status == 200 and 'id="mutes"' in reply.text
     assert "campaign week" in reply.text and f"end of {until.day} {until:%b %Y}" in reply.text
     (mute,) = server.api("/api/v1/anomalies").json()["mutes"]
     assert mute["scope"] == "project:Marketing/Digital"
-    assert "project:Marketing/Digital" in signed_in(server, "cfo@example.com").get(
-        "/anomalies").text
+    assert (
+        "project:Marketing/Digital" in signed_in(server, "cfo@example.com").get("/anomalies").text
+    )

@@ -17,8 +17,17 @@ def signed_in(live: Running, email: str) -> Client:
 
 def test_pages_need_sign_in(running: Running) -> None:
     client = running.client()
-    for path in ("/", "/organisation", "/attribution", "/guardrails", "/requests", "/savings",
-                 "/anomalies", "/settings", "/attribution.csv"):
+    for path in (
+        "/",
+        "/organisation",
+        "/attribution",
+        "/guardrails",
+        "/requests",
+        "/savings",
+        "/anomalies",
+        "/settings",
+        "/attribution.csv",
+    ):
         reply = client.get(path)
         assert reply.status == 303
         assert reply.headers["location"].startswith("/login?next=" + path)
@@ -47,16 +56,24 @@ def test_wrong_password_and_forged_login(running: Running) -> None:
     client = running.client()
     assert client.sign_in("admin@example.com", "not the password").status == 401
     assert client.sign_in("nobody@example.com", PASSWORD).status == 401
-    reply = running.client().post("/login", {"email": "admin@example.com",
-                                             "password": PASSWORD, "csrf_token": "x"})
+    reply = running.client().post(
+        "/login", {"email": "admin@example.com", "password": PASSWORD, "csrf_token": "x"}
+    )
     assert reply.status == 400  # no sign-in without the form's CSRF token
 
 
 def test_next_is_local_only(running: Running) -> None:
     client = running.client()
     token = client.csrf("/login")
-    reply = client.post("/login", {"email": "admin@example.com", "password": PASSWORD,
-                                   "csrf_token": token, "next": "//evil.example/x"})
+    reply = client.post(
+        "/login",
+        {
+            "email": "admin@example.com",
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": "//evil.example/x",
+        },
+    )
     assert reply.headers["location"] == "/"
 
 
@@ -75,8 +92,10 @@ def test_raise_cap_needs_csrf_and_a_role_that_may(fresh: Running) -> None:
     after = {b["id"]: b for b in fresh.api("/api/v1/budgets").json()["budgets"]}[budget]
     assert after["limit_usd"] == "9999"
     with fresh.app.runtime.store.read() as conn:
-        audit = conn.execute(select(schema.audit_log).where(
-            schema.audit_log.c.target == budget).order_by(schema.audit_log.c.id.desc())
+        audit = conn.execute(
+            select(schema.audit_log)
+            .where(schema.audit_log.c.target == budget)
+            .order_by(schema.audit_log.c.id.desc())
         ).first()
     assert audit is not None
     assert audit.actor == "user:cfo@example.com" and audit.reason == "more room"
@@ -90,8 +109,13 @@ def test_session_api_writes_need_the_csrf_header(fresh: Running) -> None:
 
     def patch(headers: dict[str, str]) -> int:
         import urllib.request
-        req = urllib.request.Request(fresh.url + path, data=body.encode(), method="PATCH",
-                                     headers={"content-type": "application/json", **headers})
+
+        req = urllib.request.Request(
+            fresh.url + path,
+            data=body.encode(),
+            method="PATCH",
+            headers={"content-type": "application/json", **headers},
+        )
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(cfo.jar))
         try:
             with opener.open(req) as resp:

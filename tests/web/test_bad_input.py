@@ -82,6 +82,7 @@ def test_raise_cap_bad_input(fresh: Running) -> None:
     ):
         reply = client.post(f"/guardrails/{budget}/cap", {**form, "csrf_token": csrf})
         assert reply.status == status, (form, reply.text[:300])
-    reply = client.post("/guardrails/bud_nope/cap",
-                        {"limit_usd": "1", "reason": "x", "csrf_token": csrf})
+    reply = client.post(
+        "/guardrails/bud_nope/cap", {"limit_usd": "1", "reason": "x", "csrf_token": csrf}
+    )
     assert reply.status == 404

@@ -18,20 +18,57 @@ def test_create_user_then_sign_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     config.write_text(f'[store]\nurl = "sqlite:///{db}"\n')
     monkeypatch.setenv("NEW_PASSWORD", "s3cret-enough")
     runner = CliRunner()
-    result = runner.invoke(cli, ["--config", str(config), "users", "create", "--email",
-                                 "Owner@Example.com", "--role", "owner", "--scope",
-                                 "department:Sales", "--password-env", "NEW_PASSWORD",
-                                 "--json"])
+    result = runner.invoke(
+        cli,
+        [
+            "--config",
+            str(config),
+            "users",
+            "create",
+            "--email",
+            "Owner@Example.com",
+            "--role",
+            "owner",
+            "--scope",
+            "department:Sales",
+            "--password-env",
+            "NEW_PASSWORD",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     user = json.loads(result.stdout)
     assert user["email"] == "owner@example.com" and user["scope"] == "department:Sales"
-    bad = runner.invoke(cli, ["--config", str(config), "users", "create", "--email",
-                              "x@example.com", "--role", "emperor", "--password-env",
-                              "NEW_PASSWORD"])
+    bad = runner.invoke(
+        cli,
+        [
+            "--config",
+            str(config),
+            "users",
+            "create",
+            "--email",
+            "x@example.com",
+            "--role",
+            "emperor",
+            "--password-env",
+            "NEW_PASSWORD",
+        ],
+    )
     assert bad.exit_code == 2
-    prompted = runner.invoke(cli, ["--config", str(config), "users", "create", "--email",
-                                   "cfo@example.com", "--role", "finance"],
-                             input="another-secret\nanother-secret\n")
+    prompted = runner.invoke(
+        cli,
+        [
+            "--config",
+            str(config),
+            "users",
+            "create",
+            "--email",
+            "cfo@example.com",
+            "--role",
+            "finance",
+        ],
+        input="another-secret\nanother-secret\n",
+    )
     assert prompted.exit_code == 0, prompted.output
     with serve(settings_for(f"sqlite:///{db}")) as live:
         client = live.client()

@@ -36,7 +36,6 @@ class Policy:
         return self.default
 
 
-
 def chain(scope: str) -> list[str]:
     """The scope and its ancestors up to ``org``."""
     out = []
@@ -93,8 +92,9 @@ def evaluate(
     fallback = for_sensitivity("medium")
     for ss in frame.scopes.values():
         covering = chain(ss.scope) + (chain(ss.owner) if ss.owner else [])
-        level = policy.sensitivity(ss.owner if ss.owner and ss.scope not in policy.scopes
-                                   else ss.scope)
+        level = policy.sensitivity(
+            ss.owner if ss.owner and ss.scope not in policy.scopes else ss.scope
+        )
         th = for_sensitivity(level)
         if th is None or (muted is not None and any(muted(s) for s in covering)):
             # Still looked at, so that what it explains is not reported by its parents.

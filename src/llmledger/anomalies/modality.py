@@ -29,9 +29,7 @@ def _daily_shares(ss: ScopeSeries, s: Series, end: int) -> list[int]:
     return out
 
 
-def detect(
-    ss: ScopeSeries, t: int, th: Thresholds, fraction: float = 1.0
-) -> list[Flag]:
+def detect(ss: ScopeSeries, t: int, th: Thresholds, fraction: float = 1.0) -> list[Flag]:
     if ss.days_active(t) < MIN_ACTIVE_DAYS:
         return []
     a = t - DAY_H + 1
@@ -75,8 +73,10 @@ def detect(
         if hist == 0:
             desc = f"new spend on {usage_type} (none in the previous {HISTORY_DAYS} days)"
         else:
-            desc = (f"{usage_type} at {share_now / 10_000:.0f}% of spend "
-                    f"(usually {usual / 10_000:.0f}%)")
+            desc = (
+                f"{usage_type} at {share_now / 10_000:.0f}% of spend "
+                f"(usually {usual / 10_000:.0f}%)"
+            )
         out.append(
             Flag(
                 kind="modality_shift",

@@ -20,8 +20,9 @@ MIN_MOVE_CALLS = 10
 MOVE_SHARE = 0.2
 
 
-def _new_models(ss: ScopeSeries, t: int, a: int, hist_a: int, floor: float,
-                fraction: float) -> list[Flag]:
+def _new_models(
+    ss: ScopeSeries, t: int, a: int, hist_a: int, floor: float, fraction: float
+) -> list[Flag]:
     out = []
     known_providers = {
         m.split("/", 1)[0] for m, s in ss.model_calls.items() if s.total(hist_a, a) > 0
@@ -55,8 +56,9 @@ def _new_models(ss: ScopeSeries, t: int, a: int, hist_a: int, floor: float,
     return out
 
 
-def _move(ss: ScopeSeries, t: int, th: Thresholds, a: int, hist_a: int, floor: float,
-          fraction: float) -> Flag | None:
+def _move(
+    ss: ScopeSeries, t: int, th: Thresholds, a: int, hist_a: int, floor: float, fraction: float
+) -> Flag | None:
     calls_now = ss.calls.window(a, t, fraction)
     cost_now = ss.cost.window(a, t, fraction)
     calls_hist = ss.calls.total(hist_a, a)
@@ -75,8 +77,11 @@ def _move(ss: ScopeSeries, t: int, th: Thresholds, a: int, hist_a: int, floor: f
     spread = mad([float(x) for x in daily], float(usual))
     cpc_now = cost_now // calls_now
     expected = calls_now * usual
-    if (cpc_now < (1 + th.cpc_move) * usual or cpc_now - usual < th.z / 2 * spread
-            or cost_now - expected < floor):
+    if (
+        cpc_now < (1 + th.cpc_move) * usual
+        or cpc_now - usual < th.z / 2 * spread
+        or cost_now - expected < floor
+    ):
         return None
     best, rise = "", 0.0
     for model, calls in ss.model_calls.items():
@@ -102,11 +107,14 @@ def _move(ss: ScopeSeries, t: int, th: Thresholds, a: int, hist_a: int, floor: f
         started=points[0].t if points else t,
         points=tuple(points) or (Point(t, cost_now, expected),),
         score=(cpc_now - usual) / spread if spread else 0.0,
-        description=(f"move to {best}: cost per call at {cpc_now / max(usual, 1):.1f}x "
-                     f"the usual"),
+        description=(f"move to {best}: cost per call at {cpc_now / max(usual, 1):.1f}x the usual"),
         department=ss.department,
-        detail={"model": best, "share_rise": round(rise, 3), "cost_per_call_nanos": cpc_now,
-                "usual_cost_per_call_nanos": usual},
+        detail={
+            "model": best,
+            "share_rise": round(rise, 3),
+            "cost_per_call_nanos": cpc_now,
+            "usual_cost_per_call_nanos": usual,
+        },
     )
 
 

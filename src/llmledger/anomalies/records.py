@@ -68,38 +68,59 @@ class Anomaly:
         out: dict[str, object] = {"id": self.id, "kind": self.kind, "scope": self.scope}
         if self.usage_type is not None:
             out["usage_type"] = self.usage_type
-        out.update({
-            "started_at": _iso(self.started_us),
-            "observed_usd": format_usd(self.observed_nanos),
-            "expected_usd": format_usd(self.expected_nanos),
-            "impact_usd": format_usd(self.impact_nanos),
-            "status": self.status,
-            "note": self.note,
-            "detected_at": _iso(self.detected_us),
-            "last_seen_at": _iso(self.last_seen_us),
-            "description": self.description,
-            "evidence": {
-                "series": ev.get("series", ""),
-                "points": [
-                    {"hour": _iso(int(h)), "observed_usd": format_usd(o),
-                     "expected_usd": format_usd(e)}
-                    for h, (o, e) in sorted(ev.get("points", {}).items(), key=lambda i: int(i[0]))
-                ],
-                "context": [
-                    {"hour": _iso(int(h)), "observed_usd": format_usd(v)}
-                    for h, v in sorted(ev.get("context", {}).items(), key=lambda i: int(i[0]))
-                ],
-                "detail": ev.get("detail", {}),
-            },
-        })
+        out.update(
+            {
+                "started_at": _iso(self.started_us),
+                "observed_usd": format_usd(self.observed_nanos),
+                "expected_usd": format_usd(self.expected_nanos),
+                "impact_usd": format_usd(self.impact_nanos),
+                "status": self.status,
+                "note": self.note,
+                "detected_at": _iso(self.detected_us),
+                "last_seen_at": _iso(self.last_seen_us),
+                "description": self.description,
+                "evidence": {
+                    "series": ev.get("series", ""),
+                    "points": [
+                        {
+                            "hour": _iso(int(h)),
+                            "observed_usd": format_usd(o),
+                            "expected_usd": format_usd(e),
+                        }
+                        for h, (o, e) in sorted(
+                            ev.get("points", {}).items(), key=lambda i: int(i[0])
+                        )
+                    ],
+                    "context": [
+                        {"hour": _iso(int(h)), "observed_usd": format_usd(v)}
+                        for h, v in sorted(ev.get("context", {}).items(), key=lambda i: int(i[0]))
+                    ],
+                    "detail": ev.get("detail", {}),
+                },
+            }
+        )
         return out
 
 
 def _row(r: Any) -> Anomaly:
     return Anomaly(
-        r.id, r.kind, r.scope, r.subject, r.usage_type, r.department, r.started_us,
-        r.last_seen_us, r.detected_us, r.updated_us, r.observed_nanos, r.expected_nanos,
-        r.impact_nanos, r.status, r.note, r.description, orjson.loads(r.evidence),
+        r.id,
+        r.kind,
+        r.scope,
+        r.subject,
+        r.usage_type,
+        r.department,
+        r.started_us,
+        r.last_seen_us,
+        r.detected_us,
+        r.updated_us,
+        r.observed_nanos,
+        r.expected_nanos,
+        r.impact_nanos,
+        r.status,
+        r.note,
+        r.description,
+        orjson.loads(r.evidence),
     )
 
 
@@ -136,11 +157,16 @@ def record_flags(
         started_us = frame.hour_us(flag.started)
         seen_us = frame.hour_us(flag.t)
         row = conn.execute(
-            select(t).where(t.c.kind.in_(flag.family), t.c.scope == flag.scope,
-                            t.c.subject == flag.subject,
-                            t.c.last_seen_us >= started_us - GAP_HOURS * HOUR_US,
-                            t.c.started_us <= seen_us)
-            .order_by(t.c.started_us.desc()).limit(1)
+            select(t)
+            .where(
+                t.c.kind.in_(flag.family),
+                t.c.scope == flag.scope,
+                t.c.subject == flag.subject,
+                t.c.last_seen_us >= started_us - GAP_HOURS * HOUR_US,
+                t.c.started_us <= seen_us,
+            )
+            .order_by(t.c.started_us.desc())
+            .limit(1)
         ).first()
         name, series = _context_series(frame, flag)
         if row is None:
@@ -162,18 +188,30 @@ def record_flags(
         observed, expected, impact = _figures(evidence["points"])
         values = {
             "last_seen_us": max(seen_us, row.last_seen_us if row is not None else 0),
-            "updated_us": now_us, "observed_nanos": observed, "expected_nanos": expected,
-            "impact_nanos": impact, "evidence": orjson.dumps(evidence).decode(),
+            "updated_us": now_us,
+            "observed_nanos": observed,
+            "expected_nanos": expected,
+            "impact_nanos": impact,
+            "evidence": orjson.dumps(evidence).decode(),
         }
         if row is None or row.kind == flag.kind:
             values["description"] = flag.description
         if row is None:
             ident = anomaly_id(flag.kind, flag.scope, flag.subject, started_us)
-            conn.execute(t.insert().values(
-                id=ident, kind=flag.kind, scope=flag.scope, subject=flag.subject,
-                usage_type=flag.usage_type, department=flag.department, started_us=started_us,
-                detected_us=now_us, status="open", **values,
-            ))
+            conn.execute(
+                t.insert().values(
+                    id=ident,
+                    kind=flag.kind,
+                    scope=flag.scope,
+                    subject=flag.subject,
+                    usage_type=flag.usage_type,
+                    department=flag.department,
+                    started_us=started_us,
+                    detected_us=now_us,
+                    status="open",
+                    **values,
+                )
+            )
         else:
             ident = row.id
             conn.execute(t.update().where(t.c.id == ident).values(**values))
@@ -215,8 +253,9 @@ def list_anomalies(
     return [_row(r) for r in conn.execute(stmt)]
 
 
-def _transition(conn: Connection, anomaly_id: str, status: str, note: str | None,
-                actor: str, now_us: int) -> Anomaly:
+def _transition(
+    conn: Connection, anomaly_id: str, status: str, note: str | None, actor: str, now_us: int
+) -> Anomaly:
     before = get(conn, anomaly_id)
     if before is None:
         raise LookupError(anomaly_id)
@@ -227,22 +266,31 @@ def _transition(conn: Connection, anomaly_id: str, status: str, note: str | None
         values["note"] = note
     t = schema.anomalies
     conn.execute(t.update().where(t.c.id == anomaly_id).values(**values))
-    audit.record_change(conn, actor, f"anomaly.{status}", anomaly_id,
-                        {"status": before.status}, {"status": status}, note)
+    audit.record_change(
+        conn,
+        actor,
+        f"anomaly.{status}",
+        anomaly_id,
+        {"status": before.status},
+        {"status": status},
+        note,
+    )
     after = get(conn, anomaly_id)
     assert after is not None
     return after
 
 
-def acknowledge(conn: Connection, anomaly_id: str, note: str, *, actor: str,
-                now_us: int) -> Anomaly:
+def acknowledge(
+    conn: Connection, anomaly_id: str, note: str, *, actor: str, now_us: int
+) -> Anomaly:
     if not note.strip():
         raise AnomalyError("acknowledging an anomaly needs a note")
     return _transition(conn, anomaly_id, "acknowledged", note.strip(), actor, now_us)
 
 
-def resolve(conn: Connection, anomaly_id: str, *, actor: str, now_us: int,
-            note: str | None = None) -> Anomaly:
+def resolve(
+    conn: Connection, anomaly_id: str, *, actor: str, now_us: int, note: str | None = None
+) -> Anomaly:
     return _transition(conn, anomaly_id, "resolved", note, actor, now_us)
 
 
@@ -269,12 +317,18 @@ class Mute:
     created_us: int
 
     def as_json(self) -> dict[str, object]:
-        return {"id": self.id, "scope": self.scope, "until": _iso(self.until_us),
-                "reason": self.reason, "actor": self.actor}
+        return {
+            "id": self.id,
+            "scope": self.scope,
+            "until": _iso(self.until_us),
+            "reason": self.reason,
+            "actor": self.actor,
+        }
 
 
-def mute(conn: Connection, scope: str, until_us: int, *, reason: str, actor: str,
-         now_us: int) -> Mute:
+def mute(
+    conn: Connection, scope: str, until_us: int, *, reason: str, actor: str, now_us: int
+) -> Mute:
     """Record no anomaly in `scope` (and the scopes below it) until `until_us`."""
     text = parse_scope(scope).text
     if text.startswith("end_user:"):
@@ -282,9 +336,16 @@ def mute(conn: Connection, scope: str, until_us: int, *, reason: str, actor: str
     if until_us <= now_us:
         raise AnomalyError("a mute must end in the future")
     m = Mute("mu_" + uuid.uuid4().hex[:16], text, until_us, reason, actor, now_us)
-    conn.execute(schema.anomaly_mutes.insert().values(
-        id=m.id, scope=m.scope, until_us=m.until_us, reason=m.reason, actor=m.actor,
-        created_us=m.created_us))
+    conn.execute(
+        schema.anomaly_mutes.insert().values(
+            id=m.id,
+            scope=m.scope,
+            until_us=m.until_us,
+            reason=m.reason,
+            actor=m.actor,
+            created_us=m.created_us,
+        )
+    )
     audit.record_change(conn, actor, "anomaly.mute", text, None, m.as_json(), reason or None)
     return m
 

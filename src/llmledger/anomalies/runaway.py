@@ -37,7 +37,13 @@ def detect(
     if cost is None or cost.excess <= 0 or cost.excess < th.min_share * cost.level:
         return None
     calls = expectation(
-        ss.calls, t, width=1, fraction=fraction, weeks=weeks, rel_floor=0.25, unit=1.0,
+        ss.calls,
+        t,
+        width=1,
+        fraction=fraction,
+        weeks=weeks,
+        rel_floor=0.25,
+        unit=1.0,
         first_hour=ss.first_hour,
     )
     if calls is None or calls.observed < MIN_CALLS:

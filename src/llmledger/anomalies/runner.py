@@ -55,8 +55,13 @@ def policy_of(settings: Settings) -> Policy:
 
 
 class AnomalyRunner:
-    def __init__(self, settings: Settings, store: Store, outbox: Outbox | None = None,
-                 clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        outbox: Outbox | None = None,
+        clock: Clock = system_clock,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.outbox = outbox
@@ -95,8 +100,10 @@ class AnomalyRunner:
     def messages(self, anomaly: Anomaly) -> list[Message]:
         s = self.settings
         key = f"anomaly:{anomaly.id}"
-        subject = (f"[llmledger] Anomaly in {anomaly.scope}: {anomaly.kind.replace('_', ' ')}, "
-                   f"{cents(anomaly.impact_nanos)} over expected")
+        subject = (
+            f"[llmledger] Anomaly in {anomaly.scope}: {anomaly.kind.replace('_', ' ')}, "
+            f"{cents(anomaly.impact_nanos)} over expected"
+        )
         link = s.digest.dashboard_url or s.server.public_url
         lines = [
             f"{s.organisation.name}: {anomaly.description}.",
@@ -119,8 +126,9 @@ class AnomalyRunner:
             payload = {"type": "anomaly", "text": subject, **anomaly.as_json()}
             out.append(Message(f"{key}:webhook", "webhook", "webhook", subject, payload))
         if n.slack is not None:
-            out.append(Message(f"{key}:slack", "slack", "slack", subject,
-                               {"text": f"{subject}\n{text}"}))
+            out.append(
+                Message(f"{key}:slack", "slack", "slack", subject, {"text": f"{subject}\n{text}"})
+            )
         return out
 
     def _alert(self, touched: Sequence[Anomaly]) -> list[str]:
@@ -171,12 +179,14 @@ class DigestAnomalies:
     ) -> Sequence[AnomalyLine]:
         start = datetime.combine(period.start, time(0), self.zone)
         end = datetime.combine(period.end + timedelta(days=1), time(0), self.zone)
-        found = records.list_anomalies(conn, since_us=to_us(start), until_us=to_us(end),
-                                       department=department, limit=1000)
+        found = records.list_anomalies(
+            conn, since_us=to_us(start), until_us=to_us(end), department=department, limit=1000
+        )
         found = [a for a in found if a.impact_nanos > 0]
         found.sort(key=lambda a: (-a.impact_nanos, a.started_us))
         return [
-            AnomalyLine(a.kind, a.scope, a.description, a.impact_nanos,
-                        str(a.as_json()["started_at"]))
+            AnomalyLine(
+                a.kind, a.scope, a.description, a.impact_nanos, str(a.as_json()["started_at"])
+            )
             for a in found[: self.limit]
         ]

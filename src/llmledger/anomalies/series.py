@@ -177,8 +177,9 @@ class FrameBuilder:
         acc.departments.add(department)
         return acc
 
-    def add_calls(self, t: int, dims: tuple[str, str, str, str], model: str, calls: int,
-                  cost: int) -> None:
+    def add_calls(
+        self, t: int, dims: tuple[str, str, str, str], model: str, calls: int, cost: int
+    ) -> None:
         scopes = scopes_of(*dims)
         for scope in scopes:
             acc = self._get(scope, dims[0])
@@ -189,8 +190,9 @@ class FrameBuilder:
             acc.model_cost.setdefault(model, [0] * self.hours)[t] += cost
             acc.model_calls.setdefault(model, [0] * self.hours)[t] += calls
 
-    def add_usage(self, t: int, dims: tuple[str, str, str, str], usage_type: str,
-                  cost: int) -> None:
+    def add_usage(
+        self, t: int, dims: tuple[str, str, str, str], usage_type: str, cost: int
+    ) -> None:
         for scope in scopes_of(*dims):
             acc = self._get(scope, dims[0])
             acc.usage.setdefault(usage_type, [0] * self.hours)[t] += cost
@@ -224,19 +226,34 @@ def load_frame(conn: Connection, start_us: int, end_us: int) -> Frame:
     builder = FrameBuilder(start_us, hours)
     c = schema.calls_hourly
     rows = conn.execute(
-        select(c.c.hour_us, c.c.department, c.c.project, c.c.agent, c.c.key_id,
-               c.c.provider, c.c.model, c.c.calls, c.c.cost_nanos)
-        .where(c.c.hour_us >= start_us, c.c.hour_us < end_us)
+        select(
+            c.c.hour_us,
+            c.c.department,
+            c.c.project,
+            c.c.agent,
+            c.c.key_id,
+            c.c.provider,
+            c.c.model,
+            c.c.calls,
+            c.c.cost_nanos,
+        ).where(c.c.hour_us >= start_us, c.c.hour_us < end_us)
     )
     for hour_us, dept, project, agent, key_id, provider, model, calls, cost in rows:
         t = (hour_us - start_us) // HOUR_US
-        builder.add_calls(t, (dept, project, agent, key_id), f"{provider}/{model}",
-                          int(calls), int(cost))
+        builder.add_calls(
+            t, (dept, project, agent, key_id), f"{provider}/{model}", int(calls), int(cost)
+        )
     u = schema.usage_hourly
     usage_rows = conn.execute(
-        select(u.c.hour_us, u.c.department, u.c.project, u.c.agent, u.c.key_id,
-               u.c.usage_type, u.c.cost_nanos)
-        .where(u.c.hour_us >= start_us, u.c.hour_us < end_us)
+        select(
+            u.c.hour_us,
+            u.c.department,
+            u.c.project,
+            u.c.agent,
+            u.c.key_id,
+            u.c.usage_type,
+            u.c.cost_nanos,
+        ).where(u.c.hour_us >= start_us, u.c.hour_us < end_us)
     )
     for hour_us, dept, project, agent, key_id, usage_type, cost in usage_rows:
         t = (hour_us - start_us) // HOUR_US

@@ -27,8 +27,14 @@ def cost_per_call(ss: ScopeSeries, t: int) -> float:
 
 def hourly(ss: ScopeSeries, t: int, fraction: float = 1.0, weeks: int = 8) -> Expectation | None:
     return expectation(
-        ss.cost, t, width=1, fraction=fraction, weeks=weeks, rel_floor=HOUR_FLOOR,
-        unit=cost_per_call(ss, t), first_hour=ss.first_hour,
+        ss.cost,
+        t,
+        width=1,
+        fraction=fraction,
+        weeks=weeks,
+        rel_floor=HOUR_FLOOR,
+        unit=cost_per_call(ss, t),
+        first_hour=ss.first_hour,
     )
 
 
@@ -41,8 +47,7 @@ def _hit(e: Expectation, z: float, ratio: float, floor: float) -> bool:
     )
 
 
-def _window_points(ss: ScopeSeries, t: int, width: int, fraction: float,
-                   weeks: int) -> list[Point]:
+def _window_points(ss: ScopeSeries, t: int, width: int, fraction: float, weeks: int) -> list[Point]:
     """The hours of a flagged window that stand above their expectation: the evidence.
 
     Hours clearly above (by half a spread) when there are any, else every hour above."""
@@ -60,8 +65,13 @@ def _window_points(ss: ScopeSeries, t: int, width: int, fraction: float,
 
 
 def detect(
-    ss: ScopeSeries, t: int, th: Thresholds, fraction: float = 1.0, weeks: int = 8,
-    *, daily: bool = True,
+    ss: ScopeSeries,
+    t: int,
+    th: Thresholds,
+    fraction: float = 1.0,
+    weeks: int = 8,
+    *,
+    daily: bool = True,
 ) -> Flag | None:
     # Cheap first: the excess of a window cannot exceed what it holds.
     floor = th.min_share * ss.cost.level(t)
@@ -75,11 +85,19 @@ def detect(
     day = None
     width = 1
     if daily and not hit_hour:
-        for width, rel_floor, ratio in ((6, MID_FLOOR, th.ratio_mid), (DAY_H, DAY_FLOOR,
-                                                                        th.ratio_day)):
+        for width, rel_floor, ratio in (
+            (6, MID_FLOOR, th.ratio_mid),
+            (DAY_H, DAY_FLOOR, th.ratio_day),
+        ):
             day = expectation(
-                ss.cost, t, width=width, fraction=fraction, weeks=weeks, rel_floor=rel_floor,
-                unit=cost_per_call(ss, t), first_hour=ss.first_hour,
+                ss.cost,
+                t,
+                width=width,
+                fraction=fraction,
+                weeks=weeks,
+                rel_floor=rel_floor,
+                unit=cost_per_call(ss, t),
+                first_hour=ss.first_hour,
             )
             if day is not None and _hit(day, th.z, ratio, floor):
                 break

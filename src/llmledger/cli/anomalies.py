@@ -51,13 +51,22 @@ def anomalies(
     if json_out:
         print_json({"anomalies": [a.as_json() for a in found]})
         return
-    table = Table("id", "kind", "scope", "started", "observed", "expected", "impact", "status",
-                  "what")
+    table = Table(
+        "id", "kind", "scope", "started", "observed", "expected", "impact", "status", "what"
+    )
     for a in found:
         started = datetime.fromtimestamp(a.started_us / 1e6, UTC).astimezone(zone)
-        table.add_row(a.id, a.kind, a.scope, started.strftime("%Y-%m-%d %H:%M"),
-                      cents(a.observed_nanos), cents(a.expected_nanos), cents(a.impact_nanos),
-                      a.status, a.description)
+        table.add_row(
+            a.id,
+            a.kind,
+            a.scope,
+            started.strftime("%Y-%m-%d %H:%M"),
+            cents(a.observed_nanos),
+            cents(a.expected_nanos),
+            cents(a.impact_nanos),
+            a.status,
+            a.description,
+        )
     Console().print(table if found else f"no anomalies since {day}")
 
 
@@ -71,8 +80,9 @@ def ack(
     """Acknowledge an anomaly, with a note."""
     with get(ctx).store() as store, store.write() as conn:
         try:
-            a = records.acknowledge(conn, anomaly_id, note, actor="cli",
-                                    now_us=to_us(datetime.now(UTC)))
+            a = records.acknowledge(
+                conn, anomaly_id, note, actor="cli", now_us=to_us(datetime.now(UTC))
+            )
         except LookupError:
             fail(f"no anomaly {anomaly_id!r}", 2)
         except records.AnomalyError as exc:
@@ -90,8 +100,9 @@ def resolve(
     """Mark an anomaly resolved."""
     with get(ctx).store() as store, store.write() as conn:
         try:
-            a = records.resolve(conn, anomaly_id, actor="cli", now_us=to_us(datetime.now(UTC)),
-                                note=note or None)
+            a = records.resolve(
+                conn, anomaly_id, actor="cli", now_us=to_us(datetime.now(UTC)), note=note or None
+            )
         except LookupError:
             fail(f"no anomaly {anomaly_id!r}", 2)
     print_json(a.as_json()) if json_out else Console().print(f"{a.id}: {a.status}")
@@ -107,12 +118,14 @@ def mute(
 ) -> None:
     """Record no anomaly in SCOPE (and below it) up to and including --until."""
     cli = get(ctx)
-    end = datetime.combine(_day(until, "--until").date() + timedelta(days=1), time(0),
-                           cli.settings.organisation.zone)
+    end = datetime.combine(
+        _day(until, "--until").date() + timedelta(days=1), time(0), cli.settings.organisation.zone
+    )
     with cli.store() as store, store.write() as conn:
         try:
-            m = records.mute(conn, scope, to_us(end), reason=reason, actor="cli",
-                             now_us=to_us(datetime.now(UTC)))
+            m = records.mute(
+                conn, scope, to_us(end), reason=reason, actor="cli", now_us=to_us(datetime.now(UTC))
+            )
         except (ScopeError, records.AnomalyError) as exc:
             fail(str(exc), 2)
     print_json(m.as_json()) if json_out else Console().print(f"{m.scope} muted until {until}")

@@ -36,6 +36,12 @@ def audit_command(
         table.add_column(col)
     for r in rows:
         after = orjson.dumps(r["after"]).decode() if r["after"] is not None else ""
-        table.add_row(str(r["at"]), str(r["actor"]), str(r["action"]), str(r["target"]),
-                      after[:80], str(r["reason"] or ""))
+        table.add_row(
+            str(r["at"]),
+            str(r["actor"]),
+            str(r["action"]),
+            str(r["target"]),
+            after[:80],
+            str(r["reason"] or ""),
+        )
     Console().print(table)

@@ -24,16 +24,20 @@ def _figures(demo: Demo, now: datetime) -> dict[str, object]:
     store = Store.open(f"sqlite:///{demo.store_path}", org.zone)
     try:
         with store.read() as conn:
-            result = summary(conn, now.astimezone(org.zone).date(),
-                             fiscal_start_month=org.fiscal_year_start_month,
-                             annual_budget_usd=org.annual_budget_usd,
-                             monthly_budget_usd=org.monthly_budget_usd)
+            result = summary(
+                conn,
+                now.astimezone(org.zone).date(),
+                fiscal_start_month=org.fiscal_year_start_month,
+                annual_budget_usd=org.annual_budget_usd,
+                monthly_budget_usd=org.monthly_budget_usd,
+            )
             budgets = all_statuses(conn, now, org.zone, org.fiscal_year_start_month)
     finally:
         store.close()
     data = result.as_json()
     return {
-        "ytd": data["ytd"], "mtd": data["mtd"],
+        "ytd": data["ytd"],
+        "mtd": data["mtd"],
         "projected_annual_usd": data["projected_annual_usd"],
         "savings_mtd_usd": data["savings_mtd_usd"],
         "budgets": [
@@ -48,13 +52,15 @@ def demo_command(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to serve on."),
     days: int = typer.Option(365, "--days", min=1, max=730, help="Days of history up to now."),
     seed: int | None = typer.Option(None, "--seed", help="Random seed (repeatable data)."),
-    store: Path = typer.Option(Path("llmledger-demo.db"), "--store",
-                               help="SQLite file, replaced on every run."),
+    store: Path = typer.Option(
+        Path("llmledger-demo.db"), "--store", help="SQLite file, replaced on every run."
+    ),
     no_serve: bool = typer.Option(False, "--no-serve", help="Generate the store and exit."),
     no_live: bool = typer.Option(False, "--no-live", help="Serve without live traffic."),
     json_out: bool = typer.Option(False, "--json", help="With --no-serve: print JSON."),
-    scale: str = typer.Option("1", "--scale", hidden=True,
-                              help="Multiply every amount (a small company for tests)."),
+    scale: str = typer.Option(
+        "1", "--scale", hidden=True, help="Multiply every amount (a small company for tests)."
+    ),
 ) -> None:
     """A fresh demo store with a year of a mid-size company's LLM usage, then serve it."""
     chosen = seed if seed is not None else random.SystemRandom().randrange(1_000_000)
@@ -63,7 +69,11 @@ def demo_command(
         task = bar.add_task("generating a year of usage", total=None)
         try:
             demo = build_demo(
-                store, now=now, days=days, seed=chosen, scale=_scale(scale),
+                store,
+                now=now,
+                days=days,
+                seed=chosen,
+                scale=_scale(scale),
                 progress=lambda n: bar.advance(task, n),
                 on_estimate=lambda total: bar.update(task, total=total),
             )
@@ -72,18 +82,23 @@ def demo_command(
         bar.update(task, total=demo.events, completed=demo.events)
     figures = _figures(demo, now)
     if json_out:
-        print_json({
-            "store": str(demo.store_path), "config": str(demo.config_path), "seed": demo.seed,
-            "events": demo.events, "seconds": round(demo.seconds, 1),
-            "admin": {"email": demo.admin_email, "password": demo.admin_password},
-            "key": {"id": demo.showcase_key.id, "key": demo.showcase_key.secret},
-            "organisation": {
-                "fiscal_year_start_month": demo.budgets.fiscal_year_start_month,
-                "annual_budget_usd": str(demo.budgets.annual_budget_usd),
-                "monthly_budget_usd": str(demo.budgets.monthly_budget_usd),
-            },
-            **figures,
-        })
+        print_json(
+            {
+                "store": str(demo.store_path),
+                "config": str(demo.config_path),
+                "seed": demo.seed,
+                "events": demo.events,
+                "seconds": round(demo.seconds, 1),
+                "admin": {"email": demo.admin_email, "password": demo.admin_password},
+                "key": {"id": demo.showcase_key.id, "key": demo.showcase_key.secret},
+                "organisation": {
+                    "fiscal_year_start_month": demo.budgets.fiscal_year_start_month,
+                    "annual_budget_usd": str(demo.budgets.annual_budget_usd),
+                    "monthly_budget_usd": str(demo.budgets.monthly_budget_usd),
+                },
+                **figures,
+            }
+        )
     else:
         _report(demo, figures, f"http://{host}:{port}", serving=not no_serve)
     if no_serve:
@@ -112,17 +127,26 @@ def _report(demo: Demo, figures: dict[str, object], url: str, *, serving: bool) 
     err = err_console()
     ytd, mtd = figures["ytd"], figures["mtd"]
     assert isinstance(ytd, dict) and isinstance(mtd, dict)
-    err.print(f"generated {demo.events:,} events in {demo.seconds:.1f}s (seed {demo.seed}) "
-              f"into {demo.store_path}", highlight=False)
-    err.print(f"YTD {_usd(ytd['spend_usd'])} of {_usd(ytd['budget_usd'])} ({ytd['percent']}%), "
-              f"MTD {_usd(mtd['spend_usd'])} of {_usd(mtd['budget_usd'])} ({mtd['percent']}%), "
-              f"routing savings this month {_usd(figures['savings_mtd_usd'])}", highlight=False)
+    err.print(
+        f"generated {demo.events:,} events in {demo.seconds:.1f}s (seed {demo.seed}) "
+        f"into {demo.store_path}",
+        highlight=False,
+    )
+    err.print(
+        f"YTD {_usd(ytd['spend_usd'])} of {_usd(ytd['budget_usd'])} ({ytd['percent']}%), "
+        f"MTD {_usd(mtd['spend_usd'])} of {_usd(mtd['budget_usd'])} ({mtd['percent']}%), "
+        f"routing savings this month {_usd(figures['savings_mtd_usd'])}",
+        highlight=False,
+    )
     out = Console(highlight=False, soft_wrap=True)
     if serving:
         out.print(f"\n[bold]llmledger demo[/] on {url}  (Ctrl-C to stop)")
     out.print(f"sign in:     {demo.admin_email} / {demo.admin_password}")
-    out.print(f"admin token: {demo.admin_token}" if serving else
-              f"config:      llmledger --config {demo.config_path} budgets list")
+    out.print(
+        f"admin token: {demo.admin_token}"
+        if serving
+        else f"config:      llmledger --config {demo.config_path} budgets list"
+    )
     key = demo.showcase_key
     out.print(f"agent key:   {key.secret}  ({key.department}/{key.project}/{key.agent})\n")
     out.print(sdk_snippet(url, demo))

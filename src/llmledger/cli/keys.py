@@ -44,7 +44,8 @@ def create(
     allowed = tuple(m.strip() for m in models.split(",") if m.strip())
     expires_us = (
         time.time_ns() // 1000 + expires_in_days * 86_400_000_000
-        if expires_in_days is not None else None
+        if expires_in_days is not None
+        else None
     )
     with cli.store() as store, store.write() as conn:
         try:
@@ -107,6 +108,7 @@ def revoke(ctx: typer.Context, key_id: str = typer.Argument(...)) -> None:
         if before is None or not keys.revoke_key(conn, key_id):
             fail(f"no active key {key_id!r}", 1)
         after = keys.find_by_id(conn, key_id)
-        record_change(conn, "cli", "key.revoke", key_id, before.as_json(),
-                      after.as_json() if after else None)
+        record_change(
+            conn, "cli", "key.revoke", key_id, before.as_json(), after.as_json() if after else None
+        )
     err_console().print(f"revoked {key_id}")

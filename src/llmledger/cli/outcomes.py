@@ -35,13 +35,15 @@ def declare_command(
     if json_out:
         print_json(declared.as_json())
     else:
-        Console(highlight=False).print(f"declared {declared.metric} ({declared.unit}) for "
-                                       f"{declared.scope}")
+        Console(highlight=False).print(
+            f"declared {declared.metric} ({declared.unit}) for {declared.scope}"
+        )
 
 
 @app.command("metrics")
-def metrics_command(ctx: typer.Context,
-                    json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def metrics_command(
+    ctx: typer.Context, json_out: bool = typer.Option(False, "--json", help="Print JSON.")
+) -> None:
     """The declared metrics."""
     with get(ctx).store() as store, store.read() as conn:
         metrics = list_metrics(conn)
@@ -68,8 +70,12 @@ def import_command(
     with cli.store() as store, progress_bar("importing") as bar:
         task = bar.add_task(f"importing {file.name}", total=None)
         try:
-            report = import_outcomes(rows_of(file), store, source=f"file:{file.name}",
-                                     progress=lambda n: bar.advance(task, n))
+            report = import_outcomes(
+                rows_of(file),
+                store,
+                source=f"file:{file.name}",
+                progress=lambda n: bar.advance(task, n),
+            )
         except ValueError as exc:
             fail(str(exc), 2)
     if json_out:
@@ -80,6 +86,7 @@ def import_command(
             err.print(f"line {line}: {message}", highlight=False)
         Console(highlight=False).print(
             f"read {report.read}, imported {report.imported}, duplicates {report.duplicates}, "
-            f"errors {len(report.errors)}")
+            f"errors {len(report.errors)}"
+        )
     if report.errors:
         raise typer.Exit(1)

@@ -33,8 +33,11 @@ def reconcile_command(
     cli = get(ctx)
     if month is None:
         today = cli.today()
-        month = (f"{today.year:04d}-{today.month - 1:02d}" if today.month > 1
-                 else f"{today.year - 1:04d}-12")
+        month = (
+            f"{today.year:04d}-{today.month - 1:02d}"
+            if today.month > 1
+            else f"{today.year - 1:04d}-12"
+        )
     try:
         fraction = parse_tolerance(tolerance)
         pid = provider_id(provider) if provider else None
@@ -51,38 +54,49 @@ def reconcile_command(
     for col in ("provider", "days", "ledger", "invoice", "difference", "%", "credits", "flagged"):
         table.add_column(col, justify="right" if col not in ("provider", "days") else "left")
     for p in result.by_provider():
-        table.add_row(str(p["provider"]), f"{p['from']} – {p['to']}", f"${p['ledger_usd']}",
-                      f"${p['invoice_usd']}", f"${p['difference_usd']}",
-                      str(p["difference_percent"] or "-"), f"${p['credits_usd']}",
-                      str(p["flagged_days"]))
+        table.add_row(
+            str(p["provider"]),
+            f"{p['from']} – {p['to']}",
+            f"${p['ledger_usd']}",
+            f"${p['invoice_usd']}",
+            f"${p['difference_usd']}",
+            str(p["difference_percent"] or "-"),
+            f"${p['credits_usd']}",
+            str(p["flagged_days"]),
+        )
     out.print(table)
     for line in result.days:
         if line.flagged:
-            out.print(f"[bold]{line.day} {line.provider}[/]: ledger {cents(line.ledger_nanos)}, "
-                      f"invoice {cents(line.invoice_nanos)}, difference "
-                      f"{cents(line.difference_nanos)} ({line.difference_percent}%)")
+            out.print(
+                f"[bold]{line.day} {line.provider}[/]: ledger {cents(line.ledger_nanos)}, "
+                f"invoice {cents(line.invoice_nanos)}, difference "
+                f"{cents(line.difference_nanos)} ({line.difference_percent}%)"
+            )
     for cause in result.causes:
         out.print(f"- {cause.message}")
     if not result.coverage:
-        out.print("No provider report imported for this month "
-                  "(llmledger reconcile import FILE --provider P).")
+        out.print(
+            "No provider report imported for this month "
+            "(llmledger reconcile import FILE --provider P)."
+        )
 
 
 @app.command("import")
 def import_command(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., exists=True, dir_okay=False,
-                                help="The provider's cost report (CSV or JSON)."),
-    provider: str = typer.Option(..., "--provider",
-                                 help="openai, anthropic, bedrock (aws) or google (gemini)."),
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="The provider's cost report (CSV or JSON)."
+    ),
+    provider: str = typer.Option(
+        ..., "--provider", help="openai, anthropic, bedrock (aws) or google (gemini)."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the import as JSON."),
 ) -> None:
     """Import a provider's own cost report; it replaces the provider's days it covers."""
     cli = get(ctx)
     try:
         with cli.store() as store:
-            result = import_report(store, provider, file.read_bytes(),
-                                   source=f"file:{file.name}")
+            result = import_report(store, provider, file.read_bytes(), source=f"file:{file.name}")
     except (FormatError, OSError) as exc:
         fail(str(exc), 2)
     if json_out:
@@ -96,6 +110,7 @@ def import_command(
             f"{result.provider} ({result.report_format}): {result.rows} rows for "
             f"{data['days']} days {data['from']} – {data['to']}, cost ${data['cost_usd']}, "
             f"credits ${data['credits_usd']}, replaced {result.replaced}, skipped "
-            f"{result.skipped} rows of other services, errors {len(result.errors)}")
+            f"{result.skipped} rows of other services, errors {len(result.errors)}"
+        )
     if result.errors:
         raise typer.Exit(1)

@@ -133,8 +133,12 @@ def roi_command(
         table.add_column(col, justify="left" if col in ("scope", "metric") else "right")
     for r in result.rows:
         cpo = r.cost_per_outcome_nanos
-        table.add_row("/".join(x for x in (r.department, r.project, r.agent) if x), r.metric,
-                      str(r.outcomes_milli // 1000) if r.outcomes_milli else "none",
-                      cents(r.cost_nanos), "-" if cpo is None else cents(cpo),
-                      "-" if r.value_nanos is None else cents(r.value_nanos))
+        table.add_row(
+            "/".join(x for x in (r.department, r.project, r.agent) if x),
+            r.metric,
+            str(r.outcomes_milli // 1000) if r.outcomes_milli else "none",
+            cents(r.cost_nanos),
+            "-" if cpo is None else cents(cpo),
+            "-" if r.value_nanos is None else cents(r.value_nanos),
+        )
     Console().print(table)

@@ -12,8 +12,9 @@ from llmledger.ledger import tokens
 from llmledger.ledger.audit import record_change
 from llmledger.ledger.users import Role
 
-app = typer.Typer(help="Admin API tokens: admin, finance, owner (scoped) or viewer.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Admin API tokens: admin, finance, owner (scoped) or viewer.", no_args_is_help=True
+)
 
 
 def _scope_for(role: Role, scope: str) -> str:
@@ -72,8 +73,9 @@ def list_command(ctx: typer.Context, json_out: bool = typer.Option(False, "--jso
     for col in ("id", "prefix", "role", "scope", "name", "revoked"):
         table.add_column(col)
     for t in found:
-        table.add_row(t.id, t.prefix + "...", t.role.value, t.scope, t.name,
-                      "yes" if t.revoked_us else "")
+        table.add_row(
+            t.id, t.prefix + "...", t.role.value, t.scope, t.name, "yes" if t.revoked_us else ""
+        )
     Console().print(table)
 
 
@@ -86,6 +88,12 @@ def revoke(ctx: typer.Context, token_id: str = typer.Argument(...)) -> None:
         if before is None or not tokens.revoke_token(conn, token_id):
             fail(f"no active token {token_id!r}", 1)
         after = tokens.get_token(conn, token_id)
-        record_change(conn, "cli", "token.revoke", token_id, before.as_json(),
-                      after.as_json() if after else None)
+        record_change(
+            conn,
+            "cli",
+            "token.revoke",
+            token_id,
+            before.as_json(),
+            after.as_json() if after else None,
+        )
     err_console().print(f"revoked {token_id}")

@@ -120,8 +120,15 @@ def export_command(
         err_console().print(f"{file}: valid FOCUS {focus.FOCUS_VERSION}")
 
 
-def _export_focus(store: Store, start: date, end: date, file: str, as_parquet: bool,
-                  settings: Settings, advance: Callable[[int], None]) -> int:
+def _export_focus(
+    store: Store,
+    start: date,
+    end: date,
+    file: str,
+    as_parquet: bool,
+    settings: Settings,
+    advance: Callable[[int], None],
+) -> int:
     rows = focus.focus_rows(store, start, end, focus.Account.of(settings.organisation.name))
     if as_parquet:
         return focus.write_parquet(rows, file, advance)

@@ -13,8 +13,9 @@ from llmledger.guardrails.scopes import ScopeError, parse_scope
 from llmledger.ledger.audit import record_change
 from llmledger.ledger.users import Role, UserError, create_user, disable_user, list_users
 
-app = typer.Typer(help="Dashboard users: admin, finance, owner (scoped) or viewer.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Dashboard users: admin, finance, owner (scoped) or viewer.", no_args_is_help=True
+)
 
 
 @app.command("create")
@@ -22,10 +23,10 @@ def create(
     ctx: typer.Context,
     email: str = typer.Option(..., "--email", help="Sign-in email."),
     role_name: str = typer.Option(..., "--role", help="admin, finance, owner or viewer."),
-    scope: str = typer.Option(
-        "", "--scope", help="Owners only: department:D or project:D/P."),
+    scope: str = typer.Option("", "--scope", help="Owners only: department:D or project:D/P."),
     password_env: str | None = typer.Option(
-        None, "--password-env", help="Read the password from this environment variable."),
+        None, "--password-env", help="Read the password from this environment variable."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Create a user; the password is asked for (or read from --password-env)."""
@@ -57,8 +58,10 @@ def create(
     if json_out:
         print_json(user.as_json())
         return
-    err_console().print(f"created {user.role} {user.email} ({user.id})"
-                        + (f" for {user.scope}" if user.scope else ""))
+    err_console().print(
+        f"created {user.role} {user.email} ({user.id})"
+        + (f" for {user.scope}" if user.scope else "")
+    )
 
 
 @app.command("list")
@@ -86,6 +89,12 @@ def disable(ctx: typer.Context, email: str = typer.Argument(..., help="The user'
         user = disable_user(conn, email)
         if user is None:
             fail(f"no active user {email!r}", 1)
-        record_change(conn, "cli", "user.disable", user.id, user.as_json(),
-                      {**user.as_json(), "disabled": True})
+        record_change(
+            conn,
+            "cli",
+            "user.disable",
+            user.id,
+            user.as_json(),
+            {**user.as_json(), "disabled": True},
+        )
     err_console().print(f"disabled {user.email} ({user.id})")

@@ -57,8 +57,9 @@ class CallMaker:
             sampler = random.Random(len(use.model) * 7919 + len(use.usage))
             maker = CallMaker(self.catalog, self.clock, sampler, self.seed)
             quotes = [
-                self.catalog.quote(maker.usage(use), use.provider, use.model, self.clock.now,
-                                   use.attributes).total_nanos
+                self.catalog.quote(
+                    maker.usage(use), use.provider, use.model, self.clock.now, use.attributes
+                ).total_nanos
                 for _ in range(32)
             ]
             cost = sum(quotes) / len(quotes) / 1e9
@@ -79,19 +80,26 @@ class CallMaker:
         moment = local.astimezone(UTC)
         if moment > self.clock.now:
             since_start = (self.clock.now - start).total_seconds()
-            moment = self.clock.now - timedelta(seconds=self.rng.uniform(0, min(3600.0,
-                                                                               since_start)))
+            moment = self.clock.now - timedelta(
+                seconds=self.rng.uniform(0, min(3600.0, since_start))
+            )
         return moment
 
-    def event(self, who: Who, use: ModelUse, at: datetime, usage: Usage | None = None,
-              ) -> UsageEvent:
+    def event(
+        self,
+        who: Who,
+        use: ModelUse,
+        at: datetime,
+        usage: Usage | None = None,
+    ) -> UsageEvent:
         usage = usage if usage is not None else self.usage(use)
         quote = self.catalog.quote(usage, use.provider, use.model, at, use.attributes)
         costs, flags = line_costs(quote)
         requested = None
         if use.routed_from:
-            requested = self.catalog.quote(usage, use.provider, use.routed_from, at,
-                                           use.attributes).total_nanos
+            requested = self.catalog.quote(
+                usage, use.provider, use.routed_from, at, use.attributes
+            ).total_nanos
         self.count += 1
         return UsageEvent(
             id=f"demo-{self.seed}-{self.count:07d}",
@@ -114,4 +122,3 @@ class CallMaker:
             routed_from=use.routed_from,
             latency_ms=int(self.rng.lognormvariate(7.4, 0.5)),
         )
-

@@ -52,8 +52,9 @@ class Generated:
     budgets: OrgBudgets
 
 
-def org_budgets(clock: plan.Clock, scale: Decimal = Decimal(1),
-                spent: Decimal | None = None) -> OrgBudgets:
+def org_budgets(
+    clock: plan.Clock, scale: Decimal = Decimal(1), spent: Decimal | None = None
+) -> OrgBudgets:
     """The fiscal year ends with this month, so year to date is (almost) a whole year;
     the annual budget is its spend (`spent`, or else the plan's) less the article's overrun."""
     start_month = clock.today.month % 12 + 1
@@ -105,8 +106,9 @@ def _active(agent: Agent, days_ago: int) -> list[ModelUse]:
     return [u for u in agent.uses if u.since_days is None or days_ago < u.since_days]
 
 
-def _day_calls(maker: CallMaker, agent: Agent, who: Who, day: date,
-               dollars: float) -> list[UsageEvent]:
+def _day_calls(
+    maker: CallMaker, agent: Agent, who: Who, day: date, dollars: float
+) -> list[UsageEvent]:
     days_ago = (maker.clock.today - day).days
     uses = _active(agent, days_ago)
     shares = sum(u.share for u in uses) or 1.0
@@ -117,8 +119,9 @@ def _day_calls(maker: CallMaker, agent: Agent, who: Who, day: date,
     return out
 
 
-def estimate(catalog: PriceCatalog, zone: ZoneInfo, *, now: datetime, days: int,
-             scale: Decimal = Decimal(1)) -> int:
+def estimate(
+    catalog: PriceCatalog, zone: ZoneInfo, *, now: datetime, days: int, scale: Decimal = Decimal(1)
+) -> int:
     """About how many events `generate` writes (for the progress bar)."""
     clock = plan.Clock(now, zone)
     maker = CallMaker(catalog, clock, random.Random(0), 0, float(scale))
@@ -127,7 +130,8 @@ def estimate(catalog: PriceCatalog, zone: ZoneInfo, *, now: datetime, days: int,
     total = 0.0
     for agent in AGENTS:
         per_dollar = sum(u.share / maker.unit_cost(u) for u in agent.uses) / sum(
-            u.share for u in agent.uses)
+            u.share for u in agent.uses
+        )
         spend = targets[agent.scope]
         for day in plan.days_back(clock, days):
             if day < clock.month_start:
@@ -174,24 +178,31 @@ def generate(
         month: list[UsageEvent] = []
         for day, weight in weights.items():
             if day >= first_day:
-                month.extend(_day_calls(maker, agent, who, day,
-                                        targets[agent.scope] * weight / total))
+                month.extend(
+                    _day_calls(maker, agent, who, day, targets[agent.scope] * weight / total)
+                )
         budget = agent.budget
         if budget is not None and budget.target_percent is not None and days >= clock.today.day:
             target = usd_to_nanos(budget.limit_usd * scale * budget.target_percent / 100)
             month = _calibrate(maker, agent, who, month, target, weights)
         writer.add(month)
     for burst in BURSTS:
-        who = Who(burst.department, burst.project, burst.agent,
-                  keys[f"agent:{burst.department}/{burst.project}/{burst.agent}"])
+        who = Who(
+            burst.department,
+            burst.project,
+            burst.agent,
+            keys[f"agent:{burst.department}/{burst.project}/{burst.agent}"],
+        )
         start = max(now - timedelta(hours=burst.hours), clock.day_start(first_day))
         span = (now - start).total_seconds()
         share = span / (burst.hours * 3600)
         calls = maker.calls_for(burst.usd * share * maker.scale, burst.use)
-        writer.add([
-            maker.event(who, burst.use, start + timedelta(seconds=rng.uniform(0, span)))
-            for _ in range(calls)
-        ])
+        writer.add(
+            [
+                maker.event(who, burst.use, start + timedelta(seconds=rng.uniform(0, span)))
+                for _ in range(calls)
+            ]
+        )
     writer.flush()
     spent = _year_to_date(store, clock, first_day)
     return Generated(writer.written, org_budgets(clock, scale, spent))
@@ -202,7 +213,11 @@ def _who(agent: Agent, keys: dict[str, str]) -> Who:
 
 
 def _calibrate(
-    maker: CallMaker, agent: Agent, who: Who, month: list[UsageEvent], target: int,
+    maker: CallMaker,
+    agent: Agent,
+    who: Who,
+    month: list[UsageEvent],
+    target: int,
     weights: dict[date, float],
 ) -> list[UsageEvent]:
     """Make this month's events of `agent` cost exactly `target` nanos, give or take the
@@ -229,16 +244,20 @@ def _calibrate(
 def _last_call(maker: CallMaker, who: Who, use: ModelUse, budget: int) -> UsageEvent:
     """A call of `use` costing at most `budget` nanos, within one output token of it."""
     clock = maker.clock
-    at = max(clock.now - timedelta(seconds=maker.rng.uniform(30, 600)),
-             clock.day_start(clock.month_start).astimezone(UTC))
+    at = max(
+        clock.now - timedelta(seconds=maker.rng.uniform(30, 600)),
+        clock.day_start(clock.month_start).astimezone(UTC),
+    )
     catalog = maker.catalog
-    per_million_in = catalog.quote(Usage.of(input_tokens=1_000_000), use.provider, use.model,
-                                   at).total_nanos
+    per_million_in = catalog.quote(
+        Usage.of(input_tokens=1_000_000), use.provider, use.model, at
+    ).total_nanos
     tokens_in = max(1, min(2_000, budget // 2 * 1_000_000 // per_million_in))
     base = Usage({UsageType.INPUT_TOKENS: Decimal(tokens_in)})
     base_cost = catalog.quote(base, use.provider, use.model, at).total_nanos
-    per_million = catalog.quote(Usage.of(output_tokens=1_000_000), use.provider, use.model,
-                                at).total_nanos
+    per_million = catalog.quote(
+        Usage.of(output_tokens=1_000_000), use.provider, use.model, at
+    ).total_nanos
     out = max(0, (budget - base_cost) * 1_000_000 // per_million)
     while True:
         usage = base + Usage({UsageType.OUTPUT_TOKENS: Decimal(out)})
@@ -246,4 +265,3 @@ def _last_call(maker: CallMaker, who: Who, use: ModelUse, budget: int) -> UsageE
             break
         out -= 1
     return maker.event(who, use, at, usage)
-

@@ -35,17 +35,19 @@ async def call_once(base_url: str, key: DemoKey, prompt: str) -> str:
     """One call through the gateway with the provider's own SDK; returns its outcome."""
     try:
         if key.provider == "openai":
-            async with openai.AsyncOpenAI(base_url=f"{base_url}/openai/v1", api_key=key.secret,
-                                          max_retries=0) as oai:
+            async with openai.AsyncOpenAI(
+                base_url=f"{base_url}/openai/v1", api_key=key.secret, max_retries=0
+            ) as oai:
                 await oai.chat.completions.create(
-                    model=key.model, messages=[{"role": "user", "content": prompt}],
-                    max_tokens=256)
+                    model=key.model, messages=[{"role": "user", "content": prompt}], max_tokens=256
+                )
         else:
-            async with anthropic.AsyncAnthropic(base_url=f"{base_url}/anthropic",
-                                                api_key=key.secret, max_retries=0) as ant:
+            async with anthropic.AsyncAnthropic(
+                base_url=f"{base_url}/anthropic", api_key=key.secret, max_retries=0
+            ) as ant:
                 await ant.messages.create(
-                    model=key.model, max_tokens=256,
-                    messages=[{"role": "user", "content": prompt}])
+                    model=key.model, max_tokens=256, messages=[{"role": "user", "content": prompt}]
+                )
     except (openai.RateLimitError, anthropic.RateLimitError):
         return "blocked"
     except (openai.APIError, anthropic.APIError) as exc:

@@ -46,17 +46,17 @@ class Measured:
 
 MEASURED: tuple[Measured, ...] = (
     Measured("agent:Marketing/SEO/seo-agent", "pages_published", "page", "40", "35"),
-    Measured("agent:Marketing/Content/content-writer", "articles_published", "article", "150",
-             "60"),
+    Measured(
+        "agent:Marketing/Content/content-writer", "articles_published", "article", "150", "60"
+    ),
     Measured("agent:Marketing/Digital/social-media-agent", "posts_published", "post", None, "8"),
-    Measured("agent:Sales/Outreach/email-personaliser", "meetings_booked", "meeting", "250",
-             "45"),
+    Measured("agent:Sales/Outreach/email-personaliser", "meetings_booked", "meeting", "250", "45"),
     Measured("agent:Sales/Outreach/lead-scorer", "leads_qualified", "lead", "20", "2.5"),
     Measured("agent:Sales/Proposals/proposal-writer", "proposals_sent", "proposal", "400", "90"),
-    Measured("agent:Finance/Payables/invoice-processing", "invoices_processed", "invoice", "4",
-             "1.2"),
-    Measured("agent:Finance/Audit/expense-auditor", "expense_reports_audited", "report", "6",
-             "3"),
+    Measured(
+        "agent:Finance/Payables/invoice-processing", "invoices_processed", "invoice", "4", "1.2"
+    ),
+    Measured("agent:Finance/Audit/expense-auditor", "expense_reports_audited", "report", "6", "3"),
 )
 FLAT_THIS_MONTH = "agent:Marketing/SEO/seo-agent"
 DISCREPANCY_DAY = 17
@@ -95,8 +95,11 @@ def add_outcomes(store: Store, *, now: datetime, days: int, scale: Decimal) -> i
             if quantity <= 0:
                 continue
             at = datetime.combine(day, time(17), zone).astimezone(UTC)
-            records.append(Outcome(f"demo-{m.metric}-{a}-{day_text}", at, d, p, a, m.metric,
-                                   quantity * 1000, None))
+            records.append(
+                Outcome(
+                    f"demo-{m.metric}-{a}-{day_text}", at, d, p, a, m.metric, quantity * 1000, None
+                )
+            )
     with store.write() as conn:
         for m in MEASURED:
             declare_metric(conn, m.scope, m.metric, m.unit, m.value_usd, now=now)
@@ -124,28 +127,45 @@ def _ledger_lines(store: Store, start: date, end: date) -> dict[str, list[Line]]
     day = (t.c.hour_us // 86_400_000_000).label("d")
     out: dict[str, list[Line]] = defaultdict(list)
     with store.read() as conn:
-        rows = conn.execute(select(day, t.c.provider, t.c.model, t.c.usage_type,
-                                   func.sum(t.c.cost_nanos))
-                            .where(t.c.hour_us >= lo, t.c.hour_us < hi)
-                            .group_by(day, t.c.provider, t.c.model, t.c.usage_type)
-                            .order_by(day, t.c.provider, t.c.model, t.c.usage_type))
+        rows = conn.execute(
+            select(day, t.c.provider, t.c.model, t.c.usage_type, func.sum(t.c.cost_nanos))
+            .where(t.c.hour_us >= lo, t.c.hour_us < hi)
+            .group_by(day, t.c.provider, t.c.model, t.c.usage_type)
+            .order_by(day, t.c.provider, t.c.model, t.c.usage_type)
+        )
         for d, provider, model, usage_type, cost in rows:
             if int(cost):
-                out[str(provider)].append((date(1970, 1, 1) + timedelta(days=int(d)),
-                                           str(model), str(usage_type), int(cost)))
+                out[str(provider)].append(
+                    (
+                        date(1970, 1, 1) + timedelta(days=int(d)),
+                        str(model),
+                        str(usage_type),
+                        int(cost),
+                    )
+                )
     return out
 
 
 def _openai(lines: list[Line]) -> bytes:
     buckets: dict[date, list[dict[str, object]]] = defaultdict(list)
     for day, model, usage_type, cost in lines:
-        buckets[day].append({"object": "organization.costs.result",
-                             "amount": {"value": f"#{_usd(cost)}#", "currency": "usd"},
-                             "line_item": f"{model}, {usage_type.replace('_', ' ')}",
-                             "project_id": "proj_acme"})
-    data = [{"object": "bucket", "start_time": int(datetime.combine(d, time(), UTC).timestamp()),
-             "end_time": int(datetime.combine(d + timedelta(days=1), time(), UTC).timestamp()),
-             "results": results} for d, results in sorted(buckets.items())]
+        buckets[day].append(
+            {
+                "object": "organization.costs.result",
+                "amount": {"value": f"#{_usd(cost)}#", "currency": "usd"},
+                "line_item": f"{model}, {usage_type.replace('_', ' ')}",
+                "project_id": "proj_acme",
+            }
+        )
+    data = [
+        {
+            "object": "bucket",
+            "start_time": int(datetime.combine(d, time(), UTC).timestamp()),
+            "end_time": int(datetime.combine(d + timedelta(days=1), time(), UTC).timestamp()),
+            "results": results,
+        }
+        for d, results in sorted(buckets.items())
+    ]
     page = {"object": "page", "data": data, "has_more": False, "next_page": None}
     return _numbers(json.dumps(page)).encode()
 
@@ -156,38 +176,82 @@ def _anthropic(lines: list[Line], extra: tuple[date, int] | None) -> bytes:
     if extra is not None:
         rows.append((extra[0], "claude-sonnet-4-5", "input_tokens", extra[1]))
     for day, model, usage_type, cost in rows:
-        buckets[day].append({"amount": _usd(cost, NANOS_PER_USD // 100), "currency": "USD",
-                             "cost_type": "tokens", "context_window": "0-200k",
-                             "description": f"{model} usage - {usage_type}", "model": model,
-                             "service_tier": "standard", "token_type": usage_type,
-                             "workspace_id": None})
-    data = [{"starting_at": f"{d.isoformat()}T00:00:00Z",
-             "ending_at": f"{(d + timedelta(days=1)).isoformat()}T00:00:00Z", "results": r}
-            for d, r in sorted(buckets.items())]
+        buckets[day].append(
+            {
+                "amount": _usd(cost, NANOS_PER_USD // 100),
+                "currency": "USD",
+                "cost_type": "tokens",
+                "context_window": "0-200k",
+                "description": f"{model} usage - {usage_type}",
+                "model": model,
+                "service_tier": "standard",
+                "token_type": usage_type,
+                "workspace_id": None,
+            }
+        )
+    data = [
+        {
+            "starting_at": f"{d.isoformat()}T00:00:00Z",
+            "ending_at": f"{(d + timedelta(days=1)).isoformat()}T00:00:00Z",
+            "results": r,
+        }
+        for d, r in sorted(buckets.items())
+    ]
     return json.dumps({"data": data, "has_more": False, "next_page": None}).encode()
 
 
 def _aws(lines: list[Line]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["lineItem/LineItemType", "lineItem/UsageStartDate", "lineItem/ProductCode",
-                     "lineItem/UsageType", "lineItem/UnblendedCost", "lineItem/CurrencyCode",
-                     "product/ProductName", "product/servicecode"])
+    writer.writerow(
+        [
+            "lineItem/LineItemType",
+            "lineItem/UsageStartDate",
+            "lineItem/ProductCode",
+            "lineItem/UsageType",
+            "lineItem/UnblendedCost",
+            "lineItem/CurrencyCode",
+            "product/ProductName",
+            "product/servicecode",
+        ]
+    )
     for day, model, usage_type, cost in lines:
-        writer.writerow(["Usage", f"{day.isoformat()}T00:00:00Z", "AmazonBedrock",
-                         f"USE1-{model}-{usage_type.replace('_', '-')}", _usd(cost), "USD",
-                         "Amazon Bedrock", "AmazonBedrock"])
+        writer.writerow(
+            [
+                "Usage",
+                f"{day.isoformat()}T00:00:00Z",
+                "AmazonBedrock",
+                f"USE1-{model}-{usage_type.replace('_', '-')}",
+                _usd(cost),
+                "USD",
+                "Amazon Bedrock",
+                "AmazonBedrock",
+            ]
+        )
     return buffer.getvalue().encode()
 
 
 def _google(lines: list[Line]) -> bytes:
     out = []
     for day, model, usage_type, cost in lines:
-        out.append(_numbers(json.dumps({
-            "service": {"id": "AEFD-7695-64FA", "description": "Gemini API"},
-            "sku": {"id": "DEMO", "description": f"{model} {usage_type.replace('_', ' ')}"},
-            "usage_start_time": f"{day.isoformat()}T00:00:00Z", "cost": f"#{_usd(cost)}#",
-            "currency": "USD", "credits": [], "cost_type": "regular"})))
+        out.append(
+            _numbers(
+                json.dumps(
+                    {
+                        "service": {"id": "AEFD-7695-64FA", "description": "Gemini API"},
+                        "sku": {
+                            "id": "DEMO",
+                            "description": f"{model} {usage_type.replace('_', ' ')}",
+                        },
+                        "usage_start_time": f"{day.isoformat()}T00:00:00Z",
+                        "cost": f"#{_usd(cost)}#",
+                        "currency": "USD",
+                        "credits": [],
+                        "cost_type": "regular",
+                    }
+                )
+            )
+        )
     return ("\n".join(out) + "\n").encode()
 
 
@@ -203,10 +267,12 @@ def add_provider_reports(store: Store, *, now: datetime, days: int, scale: Decim
     lines = _ledger_lines(store, start, end)
     odd = first.replace(day=DISCREPANCY_DAY)
     extra = (odd, int(DISCREPANCY_USD * scale * NANOS_PER_USD)) if start <= odd <= end else None
-    reports = {"openai": _openai(lines.get("openai", [])),
-               "anthropic": _anthropic(lines.get("anthropic", []), extra),
-               "bedrock": _aws(lines.get("bedrock", [])),
-               "google": _google(lines.get("google", []))}
+    reports = {
+        "openai": _openai(lines.get("openai", [])),
+        "anthropic": _anthropic(lines.get("anthropic", []), extra),
+        "bedrock": _aws(lines.get("bedrock", [])),
+        "google": _google(lines.get("google", [])),
+    }
     for provider, data in reports.items():
         import_report(store, provider, data, source="demo", now=now)
     return first.strftime("%Y-%m")

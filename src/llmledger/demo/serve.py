@@ -28,11 +28,17 @@ def sdk_snippet(base_url: str, demo: Demo) -> str:
 
 async def serve_demo(demo: Demo, *, host: str, port: int, live: bool = True) -> None:
     """Run the app until interrupted; live traffic starts once the server is up."""
-    settings = demo_settings(demo.store_path, demo.budgets, port=port,
-                             admin_token=demo.admin_token)
+    settings = demo_settings(demo.store_path, demo.budgets, port=port, admin_token=demo.admin_token)
     app = create_app(settings)
-    config = uvicorn.Config(app, host=host, port=port, lifespan="on", access_log=False,
-                            log_level="warning", timeout_graceful_shutdown=5)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        lifespan="on",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+    )
     server = uvicorn.Server(config)
     traffic: asyncio.Task[Counter[str]] | None = None
 
@@ -44,8 +50,7 @@ async def serve_demo(demo: Demo, *, host: str, port: int, live: bool = True) -> 
             await asyncio.sleep(0.1)
         if live:
             base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-            traffic = asyncio.create_task(run_live_traffic(base, demo.live_keys,
-                                                           seed=demo.seed))
+            traffic = asyncio.create_task(run_live_traffic(base, demo.live_keys, seed=demo.seed))
 
     starter = asyncio.create_task(start_traffic())
     try:

@@ -57,8 +57,11 @@ class Demo:
 
     @property
     def showcase_key(self) -> DemoKey:
-        return next(k for k in self.live_keys
-                    if (k.department, k.project, k.agent) == company.SHOWCASE_AGENT)
+        return next(
+            k
+            for k in self.live_keys
+            if (k.department, k.project, k.agent) == company.SHOWCASE_AGENT
+        )
 
 
 def remove_store(path: Path) -> None:
@@ -66,8 +69,9 @@ def remove_store(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def demo_settings(store_path: Path, budgets: OrgBudgets, *, port: int = 8080,
-                  admin_token: str | None = None) -> Settings:
+def demo_settings(
+    store_path: Path, budgets: OrgBudgets, *, port: int = 8080, admin_token: str | None = None
+) -> Settings:
     """The demo's settings: its organisation and budgets, its store, the sandbox upstream.
 
     Built from the defaults and then replaced, so no ``LLMLEDGER_*`` variable can point the
@@ -113,8 +117,13 @@ def _keys(store: Store) -> tuple[dict[str, str], list[DemoKey]]:
     wanted = {(d, p, a): (prov, model) for d, p, a, prov, model in company.LIVE_AGENTS}
     with store.write() as conn:
         for agent in company.AGENTS:
-            key, secret = create_key(conn, department=agent.department, project=agent.project,
-                                     agent=agent.name, name=f"{agent.name} (demo)")
+            key, secret = create_key(
+                conn,
+                department=agent.department,
+                project=agent.project,
+                agent=agent.name,
+                name=f"{agent.name} (demo)",
+            )
             record_change(conn, "demo", "key.create", key.id, None, key.as_json())
             ids[agent.scope] = key.id
             where = (agent.department, agent.project, agent.name)
@@ -128,12 +137,25 @@ def _budgets(store: Store, scale: Decimal) -> None:
     with store.write() as conn:
         for agent in company.AGENTS:
             if agent.budget is not None:
-                set_budget(conn, scope=agent.scope, limit_usd=agent.budget.limit_usd * scale,
-                           period=Period.MONTH, enforced=agent.budget.enforced,
-                           owners=agent.budget.owners, actor="demo")
+                set_budget(
+                    conn,
+                    scope=agent.scope,
+                    limit_usd=agent.budget.limit_usd * scale,
+                    period=Period.MONTH,
+                    enforced=agent.budget.enforced,
+                    owners=agent.budget.owners,
+                    actor="demo",
+                )
         for b in company.SCOPE_BUDGETS:
-            set_budget(conn, scope=b.scope, limit_usd=b.limit_usd * scale, period=Period(b.period),
-                       enforced=b.enforced, owners=b.owners, actor="demo")
+            set_budget(
+                conn,
+                scope=b.scope,
+                limit_usd=b.limit_usd * scale,
+                period=Period(b.period),
+                enforced=b.enforced,
+                owners=b.owners,
+                actor="demo",
+            )
 
 
 def build_demo(
@@ -163,8 +185,9 @@ def build_demo(
         _budgets(store, scale)
         if on_estimate is not None:
             on_estimate(estimate(catalog, zone, now=now, days=days, scale=scale))
-        generated: Generated = generate(store, catalog, key_ids, now=now, days=days, seed=seed,
-                                        scale=scale, progress=progress)
+        generated: Generated = generate(
+            store, catalog, key_ids, now=now, days=days, seed=seed, scale=scale, progress=progress
+        )
         add_outcomes(store, now=now, days=days, scale=scale)
         add_provider_reports(store, now=now, days=days, scale=scale)
     finally:

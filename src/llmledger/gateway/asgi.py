@@ -13,9 +13,20 @@ Send = Callable[[Message], Awaitable[None]]
 #: Response headers never copied from the upstream (hop-by-hop, or recomputed here).
 HOP_BY_HOP = frozenset(
     {
-        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-        "trailer", "trailers", "transfer-encoding", "upgrade", "content-length",
-        "content-encoding", "set-cookie", "server", "date",
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+        "content-encoding",
+        "set-cookie",
+        "server",
+        "date",
     }
 )
 
@@ -59,9 +70,7 @@ def encode_headers(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
     return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
 
 
-async def respond(
-    send: Send, status: int, headers: Mapping[str, str], body: bytes
-) -> None:
+async def respond(send: Send, status: int, headers: Mapping[str, str], body: bytes) -> None:
     all_headers = dict(headers)
     all_headers["content-length"] = str(len(body))
     await send(

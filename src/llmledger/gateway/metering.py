@@ -27,7 +27,11 @@ def worst_case(
 
 
 def new_event(
-    request_id: str, at: datetime, provider: str, info: RequestInfo, who: Attribution,
+    request_id: str,
+    at: datetime,
+    provider: str,
+    info: RequestInfo,
+    who: Attribution,
     reserved: int,
 ) -> UsageEvent:
     return UsageEvent(
@@ -72,9 +76,7 @@ def settled(
     event.http_status = status
     event.latency_ms = latency_ms
     if usage:
-        quote = catalog.quote(
-            usage, event.provider, event.model_used, event.ts, info.attributes
-        )
+        quote = catalog.quote(usage, event.provider, event.model_used, event.ts, info.attributes)
         event.costs, flags = line_costs(quote)
         event.flags |= flags
     if metered.estimated:

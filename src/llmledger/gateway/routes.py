@@ -13,8 +13,12 @@ from llmledger.providers.base import ProviderAdapter
 #: Path prefix on the gateway -> the part of the path kept when forwarding upstream.
 #: ``/openai/v1/chat/completions`` goes to ``{openai base_url}/chat/completions`` (the
 #: OpenAI base URL includes ``/v1``); the others keep their version segment.
-PREFIXES = {"openai": "/openai/v1", "anthropic": "/anthropic", "google": "/gemini",
-            "bedrock": "/bedrock"}
+PREFIXES = {
+    "openai": "/openai/v1",
+    "anthropic": "/anthropic",
+    "google": "/gemini",
+    "bedrock": "/bedrock",
+}
 
 
 @dataclass(slots=True)

@@ -108,8 +108,8 @@ async def _openai_request(request: web.Request) -> dict[str, object] | web.Respo
 
 async def _sse(request: web.Request, headers: dict[str, str]) -> web.StreamResponse:
     response = web.StreamResponse(
-        headers=headers | {"Content-Type": "text/event-stream; charset=utf-8",
-                           "Cache-Control": "no-cache"}
+        headers=headers
+        | {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
     )
     await response.prepare(request)
     return response
@@ -131,8 +131,10 @@ async def _chat(request: web.Request) -> web.StreamResponse:
         "total_tokens": prompt + completion,
         "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
         "completion_tokens_details": {
-            "reasoning_tokens": 0, "audio_tokens": 0,
-            "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0,
+            "reasoning_tokens": 0,
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
         },
     }
     base = {
@@ -143,11 +145,19 @@ async def _chat(request: web.Request) -> web.StreamResponse:
     }
     if body.get("stream") is not True:
         message: dict[str, object] = {
-            "role": "assistant", "content": REPLY, "refusal": None, "annotations": [],
+            "role": "assistant",
+            "content": REPLY,
+            "refusal": None,
+            "annotations": [],
         }
         choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}
-        answer = {"object": "chat.completion", **base, "choices": [choice], "usage": usage,
-                  "service_tier": "default"}
+        answer = {
+            "object": "chat.completion",
+            **base,
+            "choices": [choice],
+            "usage": usage,
+            "service_tier": "default",
+        }
         return web.json_response(answer, dumps=_dumps, headers=_openai_headers())
     options = body.get("stream_options")
     with_usage = isinstance(options, dict) and options.get("include_usage") is True
@@ -177,20 +187,38 @@ def _response_object(
 ) -> dict[str, object]:
     output = [_output_message(text)] if text else []
     return {
-        "id": "resp_sandbox", "object": "response", "created_at": int(time.time()),
-        "status": status, "error": None, "incomplete_details": None,
-        "instructions": body.get("instructions"), "max_output_tokens":
-        body.get("max_output_tokens"), "model": body["model"], "output": output,
-        "parallel_tool_calls": True, "previous_response_id": None, "temperature": 1.0,
-        "text": {"format": {"type": "text"}}, "tool_choice": "auto", "tools": [],
-        "top_p": 1.0, "truncation": "disabled", "usage": usage, "metadata": {},
+        "id": "resp_sandbox",
+        "object": "response",
+        "created_at": int(time.time()),
+        "status": status,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": body.get("instructions"),
+        "max_output_tokens": body.get("max_output_tokens"),
+        "model": body["model"],
+        "output": output,
+        "parallel_tool_calls": True,
+        "previous_response_id": None,
+        "temperature": 1.0,
+        "text": {"format": {"type": "text"}},
+        "tool_choice": "auto",
+        "tools": [],
+        "top_p": 1.0,
+        "truncation": "disabled",
+        "usage": usage,
+        "metadata": {},
     }
 
 
 def _output_message(text: str) -> dict[str, object]:
     part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
-    return {"id": "msg_sandbox", "type": "message", "status": "completed",
-            "role": "assistant", "content": [part]}
+    return {
+        "id": "msg_sandbox",
+        "type": "message",
+        "status": "completed",
+        "role": "assistant",
+        "content": [part],
+    }
 
 
 async def _responses(request: web.Request) -> web.StreamResponse:
@@ -200,8 +228,10 @@ async def _responses(request: web.Request) -> web.StreamResponse:
     prompt = _tokens([body.get("input"), body.get("instructions")])
     completion = _tokens(REPLY)
     usage = {
-        "input_tokens": prompt, "input_tokens_details": {"cached_tokens": 0},
-        "output_tokens": completion, "output_tokens_details": {"reasoning_tokens": 0},
+        "input_tokens": prompt,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": completion,
+        "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": prompt + completion,
     }
     if body.get("stream") is not True:
@@ -219,8 +249,13 @@ async def _responses(request: web.Request) -> web.StreamResponse:
     started = _response_object(body, "in_progress", "", None)
     await send("response.created", response=started)
     await send("response.in_progress", response=started)
-    item = {"id": "msg_sandbox", "type": "message", "status": "in_progress",
-            "role": "assistant", "content": []}
+    item = {
+        "id": "msg_sandbox",
+        "type": "message",
+        "status": "in_progress",
+        "role": "assistant",
+        "content": [],
+    }
     await send("response.output_item.added", output_index=0, item=item)
     part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
     where = {"item_id": "msg_sandbox", "output_index": 0, "content_index": 0}
@@ -249,8 +284,12 @@ async def _embeddings(request: web.Request) -> web.StreamResponse:
         for i, item in enumerate(inputs)
     ]
     tokens = sum(_tokens(item) for item in inputs)
-    answer = {"object": "list", "data": data, "model": body["model"],
-              "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+    answer = {
+        "object": "list",
+        "data": data,
+        "model": body["model"],
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
     return web.json_response(answer, dumps=_dumps, headers=_openai_headers())
 
 
@@ -265,10 +304,12 @@ def _vector(item: object, size: int) -> list[float]:
 
 async def _models(request: web.Request) -> web.Response:
     names = ["gpt-4o", "gpt-4o-mini", "gpt-4.1", "text-embedding-3-small"]
-    data = [{"id": n, "object": "model", "created": 1715367049, "owned_by": "system"}
-            for n in names]
-    return web.json_response({"object": "list", "data": data}, dumps=_dumps,
-                             headers=_openai_headers())
+    data = [
+        {"id": n, "object": "model", "created": 1715367049, "owned_by": "system"} for n in names
+    ]
+    return web.json_response(
+        {"object": "list", "data": data}, dumps=_dumps, headers=_openai_headers()
+    )
 
 
 # -- Anthropic -------------------------------------------------------------------------
@@ -303,17 +344,26 @@ async def _messages(request: web.Request) -> web.StreamResponse:
     prompt = _tokens([body.get("system"), body.get("messages")])
     completion = _tokens(REPLY)
     usage: dict[str, object] = {
-        "input_tokens": prompt, "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0, "output_tokens": 1, "service_tier": "standard",
+        "input_tokens": prompt,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "output_tokens": 1,
+        "service_tier": "standard",
     }
     message: dict[str, object] = {
-        "id": f"msg_{uuid.uuid4().hex[:24]}", "type": "message", "role": "assistant",
-        "model": body["model"], "content": [], "stop_reason": None, "stop_sequence": None,
+        "id": f"msg_{uuid.uuid4().hex[:24]}",
+        "type": "message",
+        "role": "assistant",
+        "model": body["model"],
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
         "usage": usage,
     }
     if body.get("stream") is not True:
         whole = message | {
-            "content": [{"type": "text", "text": REPLY}], "stop_reason": "end_turn",
+            "content": [{"type": "text", "text": REPLY}],
+            "stop_reason": "end_turn",
             "usage": usage | {"output_tokens": completion},
         }
         return web.json_response(whole, dumps=_dumps, headers=_anthropic_headers())
@@ -329,8 +379,11 @@ async def _messages(request: web.Request) -> web.StreamResponse:
     for word in _words(REPLY):
         await send("content_block_delta", index=0, delta={"type": "text_delta", "text": word})
     await send("content_block_stop", index=0)
-    await send("message_delta", delta={"stop_reason": "end_turn", "stop_sequence": None},
-               usage={"output_tokens": completion})
+    await send(
+        "message_delta",
+        delta={"stop_reason": "end_turn", "stop_sequence": None},
+        usage={"output_tokens": completion},
+    )
     await send("message_stop")
     await response.write_eof()
     return response

@@ -71,33 +71,57 @@ class Replayed:
 def event_json(ev: UsageEvent) -> Record:
     """Every field of `ev`, exactly (quantities as decimal strings, money as integers)."""
     return {
-        "id": ev.id, "ts_us": ev.ts_us, "provider": ev.provider,
-        "model_requested": ev.model_requested, "model_used": ev.model_used,
-        "source": ev.source.value, "status": ev.status.value,
-        "department": ev.department, "project": ev.project, "agent": ev.agent,
-        "key_id": ev.key_id, "end_user": ev.end_user, "operation": ev.operation,
-        "http_status": ev.http_status, "flags": int(ev.flags),
+        "id": ev.id,
+        "ts_us": ev.ts_us,
+        "provider": ev.provider,
+        "model_requested": ev.model_requested,
+        "model_used": ev.model_used,
+        "source": ev.source.value,
+        "status": ev.status.value,
+        "department": ev.department,
+        "project": ev.project,
+        "agent": ev.agent,
+        "key_id": ev.key_id,
+        "end_user": ev.end_user,
+        "operation": ev.operation,
+        "http_status": ev.http_status,
+        "flags": int(ev.flags),
         "usage": {t.value: str(q) for t, q in ev.usage.items()},
         "costs": {t.value: [c.cost_nanos, c.list_cost_nanos] for t, c in ev.costs.items()},
-        "reserved_nanos": ev.reserved_nanos, "reported_cost_nanos": ev.reported_cost_nanos,
-        "requested_cost_nanos": ev.requested_cost_nanos, "routed_from": ev.routed_from,
-        "latency_ms": ev.latency_ms, "detail": ev.detail,
+        "reserved_nanos": ev.reserved_nanos,
+        "reported_cost_nanos": ev.reported_cost_nanos,
+        "requested_cost_nanos": ev.requested_cost_nanos,
+        "routed_from": ev.routed_from,
+        "latency_ms": ev.latency_ms,
+        "detail": ev.detail,
     }
 
 
 def event_from_json(raw: Record) -> UsageEvent:
     return UsageEvent(
-        id=raw["id"], ts=from_us(raw["ts_us"]), provider=raw["provider"],
-        model_requested=raw["model_requested"], model_used=raw["model_used"],
-        source=EventSource(raw["source"]), status=EventStatus(raw["status"]),
-        department=raw["department"], project=raw["project"], agent=raw["agent"],
-        key_id=raw["key_id"], end_user=raw["end_user"], operation=raw["operation"],
-        http_status=raw["http_status"], flags=EventFlag(raw["flags"]),
+        id=raw["id"],
+        ts=from_us(raw["ts_us"]),
+        provider=raw["provider"],
+        model_requested=raw["model_requested"],
+        model_used=raw["model_used"],
+        source=EventSource(raw["source"]),
+        status=EventStatus(raw["status"]),
+        department=raw["department"],
+        project=raw["project"],
+        agent=raw["agent"],
+        key_id=raw["key_id"],
+        end_user=raw["end_user"],
+        operation=raw["operation"],
+        http_status=raw["http_status"],
+        flags=EventFlag(raw["flags"]),
         usage=Usage({UsageType(t): Decimal(q) for t, q in raw["usage"].items()}),
         costs={UsageType(t): LineCost(int(c[0]), int(c[1])) for t, c in raw["costs"].items()},
-        reserved_nanos=raw["reserved_nanos"], reported_cost_nanos=raw["reported_cost_nanos"],
-        requested_cost_nanos=raw["requested_cost_nanos"], routed_from=raw["routed_from"],
-        latency_ms=raw["latency_ms"], detail=raw["detail"],
+        reserved_nanos=raw["reserved_nanos"],
+        reported_cost_nanos=raw["reported_cost_nanos"],
+        requested_cost_nanos=raw["requested_cost_nanos"],
+        routed_from=raw["routed_from"],
+        latency_ms=raw["latency_ms"],
+        detail=raw["detail"],
     )
 
 
@@ -106,8 +130,12 @@ def reservation_record(event: UsageEvent, holds: Sequence[Hold]) -> Record:
     it would have held (their counters get its cost at replay)."""
     raw = event_json(event)
     raw["status"] = EventStatus.RESERVED.value
-    return {"kind": RESERVED, "id": event.id, "event": raw,
-            "holds": [[h.budget_id, h.period_start_us] for h in holds]}
+    return {
+        "kind": RESERVED,
+        "id": event.id,
+        "event": raw,
+        "holds": [[h.budget_id, h.period_start_us] for h in holds],
+    }
 
 
 def settlement_record(event: UsageEvent) -> Record:
@@ -177,9 +205,7 @@ class Journal:
         """Write `records`, one line each, and fsync once: durable when this returns."""
         if not records:
             return
-        data = b"".join(
-            json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in records
-        )
+        data = b"".join(json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in records)
         out = self._open_file()
         out.write(data)
         out.flush()
@@ -253,8 +279,7 @@ class Journal:
                 elif reservation is not None:
                     book.append(unsettled(event_from_json(reservation["event"])))
             except (KeyError, TypeError, ValueError):
-                log.exception("journal %s: record of %s unreadable, set aside",
-                              self.path, event_id)
+                log.exception("journal %s: record of %s unreadable, set aside", self.path, event_id)
                 rejected += [r for r in (reservation, settled.get(event_id)) if r]
         with store.write() as conn:
             fresh = record_events(conn, book, store.zone)
@@ -269,10 +294,13 @@ class Journal:
                     for period in holds.get(ev.id, ()):
                         spend[period] = spend.get(period, 0) + ev.cost_nanos
             if spend:  # counters not opened yet will be, from the rollups (now with these)
-                conn.execute(_ADD_SPEND, [
-                    {"_budget_id": b, "_period_start_us": p, "_spent": c}
-                    for (b, p), c in sorted(spend.items())
-                ])
+                conn.execute(
+                    _ADD_SPEND,
+                    [
+                        {"_budget_id": b, "_period_start_us": p, "_spent": c}
+                        for (b, p), c in sorted(spend.items())
+                    ],
+                )
         if rejected:  # kept for a human, never dropped
             with self.path.with_name(self.path.name + ".rejected").open("ab") as out:
                 out.writelines(json.dumps(r).encode() + b"\n" for r in rejected)
@@ -283,8 +311,12 @@ class Journal:
             for ev in book:
                 self._open.pop(ev.id, None)
         done = Replayed(len(fresh), len(book) - len(fresh), len(keep))
-        log.warning("journal replayed: %d calls booked, %d already in the store, %d in flight",
-                    done.booked, done.duplicates, done.kept)
+        log.warning(
+            "journal replayed: %d calls booked, %d already in the store, %d in flight",
+            done.booked,
+            done.duplicates,
+            done.kept,
+        )
         return done
 
     def _in_flight(self, event_id: str, now_us: int) -> bool:

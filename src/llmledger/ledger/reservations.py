@@ -269,13 +269,18 @@ def settle_many(conn: Connection, events: Sequence[UsageEvent], zone: ZoneInfo) 
     open_ids: set[str] = set()
     ids = [ev.id for ev in events]
     for i in range(0, len(ids), _IN_CHUNK):
-        chunk = ids[i:i + _IN_CHUNK]
+        chunk = ids[i : i + _IN_CHUNK]
         # FOR UPDATE (PostgreSQL; SQLite has one writer): another replica settling the
         # same reservation (the lease) waits here, then finds it closed, so the check and
         # the executemany below cannot both settle it.
-        open_ids.update(conn.execute(select(e.c.id).where(
-            e.c.id.in_(chunk), e.c.status == EventStatus.RESERVED.value)
-            .order_by(e.c.id).with_for_update()).scalars())
+        open_ids.update(
+            conn.execute(
+                select(e.c.id)
+                .where(e.c.id.in_(chunk), e.c.status == EventStatus.RESERVED.value)
+                .order_by(e.c.id)
+                .with_for_update()
+            ).scalars()
+        )
     todo: list[UsageEvent] = []
     done: list[bool] = []
     for ev in events:  # an event listed twice is settled once, as one by one would
@@ -295,19 +300,31 @@ def settle_many(conn: Connection, events: Sequence[UsageEvent], zone: ZoneInfo) 
     held: list[tuple[str, str, int, int]] = []
     todo_ids = list(cost)
     for i in range(0, len(todo_ids), _IN_CHUNK):
-        chunk = todo_ids[i:i + _IN_CHUNK]
-        held += [(r[1], r[0], r[2], r[3]) for r in conn.execute(
-            select(rh.c.event_id, rh.c.budget_id, rh.c.period_start_us, rh.c.amount_nanos)
-            .where(rh.c.event_id.in_(chunk)))]
+        chunk = todo_ids[i : i + _IN_CHUNK]
+        held += [
+            (r[1], r[0], r[2], r[3])
+            for r in conn.execute(
+                select(
+                    rh.c.event_id, rh.c.budget_id, rh.c.period_start_us, rh.c.amount_nanos
+                ).where(rh.c.event_id.in_(chunk))
+            )
+        ]
     if held:
         held.sort()  # one lock order (budget, period) for concurrent writers
-        conn.execute(_RELEASE, [
-            {"_budget_id": budget_id, "_period_start_us": start, "_amount": amount,
-             "_spent": cost[event_id]}
-            for budget_id, event_id, start, amount in held
-        ])
+        conn.execute(
+            _RELEASE,
+            [
+                {
+                    "_budget_id": budget_id,
+                    "_period_start_us": start,
+                    "_amount": amount,
+                    "_spent": cost[event_id],
+                }
+                for budget_id, event_id, start, amount in held
+            ],
+        )
         for i in range(0, len(todo_ids), _IN_CHUNK):
-            conn.execute(delete(rh).where(rh.c.event_id.in_(todo_ids[i:i + _IN_CHUNK])))
+            conn.execute(delete(rh).where(rh.c.event_id.in_(todo_ids[i : i + _IN_CHUNK])))
     lines = [row for ev in todo for row in usage_rows(ev)]
     if lines:
         conn.execute(schema.event_usage.insert(), lines)
@@ -334,8 +351,10 @@ def reserve_many(
     if free:
         names = list(free[0])
         mark = _mark(conn)
-        sql = (f"INSERT INTO {schema.events.name} ({', '.join(names)}) "
-               f"VALUES ({', '.join([mark] * len(names))})")
+        sql = (
+            f"INSERT INTO {schema.events.name} ({', '.join(names)}) "
+            f"VALUES ({', '.join([mark] * len(names))})"
+        )
         conn.exec_driver_sql(sql, [tuple(r[n] for n in names) for r in free])
     return out
 
@@ -350,8 +369,10 @@ def _settle_sql(conn: Connection, names: list[str]) -> str:
     mark = _mark(conn)
     sets = ", ".join(f"{n} = {mark}" for n in names if n != "_event_id")
     assert names[-1] == "_event_id"
-    return (f"UPDATE {schema.events.name} SET {sets} "
-            f"WHERE id = {mark} AND status = '{EventStatus.RESERVED.value}'")
+    return (
+        f"UPDATE {schema.events.name} SET {sets} "
+        f"WHERE id = {mark} AND status = '{EventStatus.RESERVED.value}'"
+    )
 
 
 def settle_abandoned(

@@ -84,9 +84,7 @@ class Store:
                 "keepalives_count": 3,
             }
             if statement_timeout_s > 0:
-                connect_args["options"] = (
-                    f"-c statement_timeout={int(statement_timeout_s * 1000)}"
-                )
+                connect_args["options"] = f"-c statement_timeout={int(statement_timeout_s * 1000)}"
             self._writer = create_engine(
                 self.url,
                 pool_size=pool_size,

@@ -56,8 +56,15 @@ class ApiToken:
 
 def _row(row: object) -> ApiToken:
     m = row._mapping  # type: ignore[attr-defined]
-    return ApiToken(m["id"], m["prefix"], Role(m["role"]), m["scope"], m["name"],
-                    m["created_us"], m["revoked_us"])
+    return ApiToken(
+        m["id"],
+        m["prefix"],
+        Role(m["role"]),
+        m["scope"],
+        m["name"],
+        m["created_us"],
+        m["revoked_us"],
+    )
 
 
 def create_token(
@@ -68,8 +75,9 @@ def create_token(
     ``scope`` is already checked by the caller (``parse_scope``).
     """
     if (role is Role.OWNER) != bool(scope):
-        raise TokenError("an owner token needs a scope (department:D or project:D/P); "
-                         "other roles have none")
+        raise TokenError(
+            "an owner token needs a scope (department:D or project:D/P); other roles have none"
+        )
     if len(name) > 200:
         raise TokenError("a token name has at most 200 characters")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(30)
@@ -84,8 +92,13 @@ def create_token(
     )
     conn.execute(
         schema.api_tokens.insert().values(
-            id=token.id, prefix=token.prefix, hash=hash_key(secret), role=role.value,
-            scope=scope, name=name, created_us=token.created_us,
+            id=token.id,
+            prefix=token.prefix,
+            hash=hash_key(secret),
+            role=role.value,
+            scope=scope,
+            name=name,
+            created_us=token.created_us,
         )
     )
     return token, secret

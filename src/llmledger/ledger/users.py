@@ -95,9 +95,7 @@ def list_users(conn: Connection) -> list[User]:
 def disable_user(conn: Connection, email: str) -> User | None:
     """Disable an active user (their sessions end at once); None if there is none."""
     u = schema.users
-    row = conn.execute(
-        select(u).where(u.c.email == email.strip().lower(), ~u.c.disabled)
-    ).first()
+    row = conn.execute(select(u).where(u.c.email == email.strip().lower(), ~u.c.disabled)).first()
     if row is None:
         return None
     conn.execute(update(u).where(u.c.id == row._mapping["id"]).values(disabled=True))

@@ -62,8 +62,13 @@ class LedgerWriter:
     """Owns all writes of one process. `start` it, `submit` writes, `close` to drain."""
 
     def __init__(
-        self, store: Store, *, max_batch: int = 512, retry_for_s: float = 120.0,
-        journal: Journal | None = None, probe_s: float = 1.0,
+        self,
+        store: Store,
+        *,
+        max_batch: int = 512,
+        retry_for_s: float = 120.0,
+        journal: Journal | None = None,
+        probe_s: float = 1.0,
     ) -> None:
         self.store = store
         #: The fail_open journal; None: fail closed.
@@ -319,7 +324,8 @@ class LedgerWriter:
     def _deliver_error(job: _Job[Any], *, unreachable: bool = False) -> None:
         if job.future is not None and job.loop is not None:
             error = WriteFailed(
-                "the store is unreachable" if unreachable
+                "the store is unreachable"
+                if unreachable
                 else "the ledger write failed; see the server log",
                 unreachable=unreachable,
             )

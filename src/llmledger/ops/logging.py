@@ -18,7 +18,10 @@ request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "llmledger_request_id", default=None
 )
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
-    "message", "asctime", "taskName"}
+    "message",
+    "asctime",
+    "taskName",
+}
 
 
 class JsonFormatter(logging.Formatter):

@@ -24,10 +24,27 @@ log = logging.getLogger("llmledger.metrics")
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _NANO = Decimal("1e-9")
 #: Seconds: from well under a millisecond (the gateway's own share) to long streams.
-_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
-                    2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
-_ADDED_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1,
-                  0.25, 1.0)
+_LATENCY_BUCKETS = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+)
+_ADDED_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 
 #: Gauges read at scrape time: name -> (help, function returning the value).
 Probe = tuple[str, Callable[[], float]]
@@ -40,32 +57,53 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.requests = Counter(
-            "llmledger_requests", "Gateway calls by provider and HTTP status.",
-            ["provider", "status"], registry=r)
+            "llmledger_requests",
+            "Gateway calls by provider and HTTP status.",
+            ["provider", "status"],
+            registry=r,
+        )
         self.latency = Histogram(
-            "llmledger_request_duration_seconds", "Whole call as the caller saw it.",
-            ["provider"], buckets=_LATENCY_BUCKETS, registry=r)
+            "llmledger_request_duration_seconds",
+            "Whole call as the caller saw it.",
+            ["provider"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
         self.added = Histogram(
             "llmledger_added_latency_seconds",
             "The gateway's own share: from the request's arrival until it is sent upstream "
             "(authentication, attribution, the durable reservation).",
-            ["provider"], buckets=_ADDED_BUCKETS, registry=r)
+            ["provider"],
+            buckets=_ADDED_BUCKETS,
+            registry=r,
+        )
         self.cost = Counter(
-            "llmledger_cost_usd", "Settled cost (USD) by department, provider and model.",
-            ["department", "provider", "model"], registry=r)
+            "llmledger_cost_usd",
+            "Settled cost (USD) by department, provider and model.",
+            ["department", "provider", "model"],
+            registry=r,
+        )
         self.usage = Counter(
-            "llmledger_usage", "Settled usage by type (tokens, images, seconds...).",
-            ["department", "provider", "model", "usage_type"], registry=r)
+            "llmledger_usage",
+            "Settled usage by type (tokens, images, seconds...).",
+            ["department", "provider", "model", "usage_type"],
+            registry=r,
+        )
         self.blocked = Counter(
-            "llmledger_blocked", "Calls refused by an enforced budget.", ["provider"],
-            registry=r)
+            "llmledger_blocked", "Calls refused by an enforced budget.", ["provider"], registry=r
+        )
         self.store_refusals = Counter(
             "llmledger_store_unavailable",
             "Calls the gateway could not record in the store, by outcome "
-            "(refused: fail_closed 503; journaled: fail_open).", ["outcome"], registry=r)
+            "(refused: fail_closed 503; journaled: fail_open).",
+            ["outcome"],
+            registry=r,
+        )
         self.in_flight = Gauge(
             "llmledger_reservations_in_flight",
-            "Reservations of this process not yet settled.", registry=r)
+            "Reservations of this process not yet settled.",
+            registry=r,
+        )
         self._probes: dict[str, Probe] = {}
         self._store: Store | None = None
         r.register(_ScrapeCollector(self))
@@ -118,20 +156,29 @@ def _from_store(store: Store) -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
     b, bp, n = schema.budgets, schema.budget_periods, schema.notifications
     latest = (
         select(bp.c.budget_id, func.max(bp.c.period_start_us).label("start"))
-        .group_by(bp.c.budget_id).subquery()
+        .group_by(bp.c.budget_id)
+        .subquery()
     )
     fill = GaugeMetricFamily(
         "llmledger_budget_fill_ratio",
         "(spent + reserved) / limit of each budget's current period.",
-        labels=["scope", "period", "enforced"])
+        labels=["scope", "period", "enforced"],
+    )
     deliveries = GaugeMetricFamily(
         "llmledger_alert_deliveries",
         "Alert and digest messages in the outbox by channel and state.",
-        labels=["channel", "state"])
+        labels=["channel", "state"],
+    )
     with store.read() as conn:
         rows = conn.execute(
-            select(b.c.scope, b.c.period, b.c.enforced, b.c.limit_nanos,
-                   bp.c.spent_nanos, bp.c.reserved_nanos)
+            select(
+                b.c.scope,
+                b.c.period,
+                b.c.enforced,
+                b.c.limit_nanos,
+                bp.c.spent_nanos,
+                bp.c.reserved_nanos,
+            )
             .join(latest, latest.c.budget_id == b.c.id)
             .join(bp, (bp.c.budget_id == b.c.id) & (bp.c.period_start_us == latest.c.start))
         ).all()
@@ -139,10 +186,9 @@ def _from_store(store: Store) -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
             ratio = (spent + reserved) / limit if limit else 0.0
             fill.add_metric([scope, period, "true" if enforced else "false"], ratio)
         for channel, sent, pending in conn.execute(
-            select(n.c.channel,
-                   func.count(n.c.sent_us),
-                   func.count() - func.count(n.c.sent_us))
-            .group_by(n.c.channel)
+            select(
+                n.c.channel, func.count(n.c.sent_us), func.count() - func.count(n.c.sent_us)
+            ).group_by(n.c.channel)
         ).all():
             deliveries.add_metric([channel, "sent"], float(sent))
             deliveries.add_metric([channel, "pending"], float(pending))

@@ -25,16 +25,22 @@ from llmledger.otel import mapping
 from llmledger.usage import UsageType
 
 #: llmledger provider id -> ``gen_ai.provider.name``.
-PROVIDER_NAMES = {"openai": "openai", "anthropic": "anthropic", "google": "gcp.gemini",
-                  "bedrock": "aws.bedrock"}
+PROVIDER_NAMES = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "google": "gcp.gemini",
+    "bedrock": "aws.bedrock",
+}
 _PROPAGATOR = TraceContextTextMapPropagator()
 
 
 def span_attributes(event: UsageEvent) -> dict[str, str | int | float]:
     usage = event.usage
     n = usage.get_quantity
-    cache_read, cache_write = int(n(UsageType.CACHED_INPUT_TOKENS)), int(
-        n(UsageType.CACHE_WRITE_TOKENS))
+    cache_read, cache_write = (
+        int(n(UsageType.CACHED_INPUT_TOKENS)),
+        int(n(UsageType.CACHE_WRITE_TOKENS)),
+    )
     reasoning = int(n(UsageType.REASONING_TOKENS))
     attrs: dict[str, str | int | float] = {
         "gen_ai.provider.name": PROVIDER_NAMES.get(event.provider, event.provider),
@@ -51,14 +57,20 @@ def span_attributes(event: UsageEvent) -> dict[str, str | int | float]:
         "llmledger.department": event.department,
         "llmledger.status": event.status.value,
     }
-    for name, value in ((mapping.CACHE_READ, cache_read), (mapping.CACHE_WRITE, cache_write),
-                        (mapping.REASONING, reasoning)):
+    for name, value in (
+        (mapping.CACHE_READ, cache_read),
+        (mapping.CACHE_WRITE, cache_write),
+        (mapping.REASONING, reasoning),
+    ):
         if value:
             attrs[name] = value
     for usage_type, line in event.costs.items():
         attrs[f"llmledger.cost.{usage_type.value}_usd"] = format_usd(line.cost_nanos)
-    for name, text in (("llmledger.project", event.project), ("llmledger.agent", event.agent),
-                       ("llmledger.key_id", event.key_id)):
+    for name, text in (
+        ("llmledger.project", event.project),
+        ("llmledger.agent", event.agent),
+        ("llmledger.key_id", event.key_id),
+    ):
         if text:
             attrs[name] = text
     if event.http_status is not None:
@@ -69,7 +81,7 @@ def span_attributes(event: UsageEvent) -> dict[str, str | int | float]:
 def _parent(event: UsageEvent) -> Context | None:
     for part in (event.detail or "").split():
         if part.startswith(mapping.TRACEPARENT):
-            return _PROPAGATOR.extract({"traceparent": part[len(mapping.TRACEPARENT):]})
+            return _PROPAGATOR.extract({"traceparent": part[len(mapping.TRACEPARENT) :]})
     return None
 
 
@@ -89,8 +101,12 @@ class GenAISpanExporter:
         start_ns = to_us(event.ts) * 1000
         end_ns = start_ns + (event.latency_ms or 0) * 1_000_000
         span = self._tracer.start_span(
-            f"{event.operation or 'chat'} {event.model_requested}", context=_parent(event),
-            kind=SpanKind.CLIENT, attributes=span_attributes(event), start_time=start_ns)
+            f"{event.operation or 'chat'} {event.model_requested}",
+            context=_parent(event),
+            kind=SpanKind.CLIENT,
+            attributes=span_attributes(event),
+            start_time=start_ns,
+        )
         if event.http_status is not None and event.http_status >= 400:
             span.set_status(Status(StatusCode.ERROR, f"HTTP {event.http_status}"))
         span.end(end_time=end_ns)

@@ -68,8 +68,14 @@ class IngestReport:
     rejected: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
-        return {"spans": self.spans, "imported": self.imported, "duplicates": self.duplicates,
-                "gateway": self.gateway, "skipped": self.skipped, "rejected": self.rejected}
+        return {
+            "spans": self.spans,
+            "imported": self.imported,
+            "duplicates": self.duplicates,
+            "gateway": self.gateway,
+            "skipped": self.skipped,
+            "rejected": self.rejected,
+        }
 
 
 def decompress(body: bytes, encoding: str) -> bytes:
@@ -114,9 +120,18 @@ def spans_from_protobuf(body: bytes) -> list[Span]:
         resource = _pb_attrs(rs.resource.attributes)
         for ss in rs.scope_spans:
             for s in ss.spans:
-                out.append(Span(s.trace_id.hex(), s.span_id.hex(), s.parent_span_id.hex(),
-                                s.name, s.start_time_unix_nano, s.end_time_unix_nano,
-                                _pb_attrs(s.attributes), resource))
+                out.append(
+                    Span(
+                        s.trace_id.hex(),
+                        s.span_id.hex(),
+                        s.parent_span_id.hex(),
+                        s.name,
+                        s.start_time_unix_nano,
+                        s.end_time_unix_nano,
+                        _pb_attrs(s.attributes),
+                        resource,
+                    )
+                )
     return out
 
 
@@ -141,8 +156,11 @@ def _json_value(value: Any) -> AttrValue:
 def _json_attrs(items: Any) -> dict[str, AttrValue]:
     if not isinstance(items, list):
         return {}
-    return {str(kv.get("key")): _json_value(kv.get("value"))
-            for kv in items if isinstance(kv, dict) and "key" in kv}
+    return {
+        str(kv.get("key")): _json_value(kv.get("value"))
+        for kv in items
+        if isinstance(kv, dict) and "key" in kv
+    }
 
 
 def _hex_id(value: Any, size: int) -> str:
@@ -175,11 +193,18 @@ def spans_from_json(body: bytes) -> list[Span]:
             for s in _list(ss.get("spans"), "spans"):
                 if not isinstance(s, dict):
                     raise OtlpError("a span is not an object")
-                out.append(Span(_hex_id(s.get("traceId"), 16), _hex_id(s.get("spanId"), 8),
-                                _hex_id(s.get("parentSpanId"), 8), str(s.get("name", "")),
-                                int(s.get("startTimeUnixNano") or 0),
-                                int(s.get("endTimeUnixNano") or 0),
-                                _json_attrs(s.get("attributes")), resource))
+                out.append(
+                    Span(
+                        _hex_id(s.get("traceId"), 16),
+                        _hex_id(s.get("spanId"), 8),
+                        _hex_id(s.get("parentSpanId"), 8),
+                        str(s.get("name", "")),
+                        int(s.get("startTimeUnixNano") or 0),
+                        int(s.get("endTimeUnixNano") or 0),
+                        _json_attrs(s.get("attributes")),
+                        resource,
+                    )
+                )
     return out
 
 
@@ -188,22 +213,32 @@ def _gateway_calls(store: Store, spans: Sequence[Span]) -> set[str]:
     if not spans:
         return set()
     e = schema.events
-    named = {str(s.attributes[REQUEST_ID]): s.span_id for s in spans
-             if isinstance(s.attributes.get(REQUEST_ID), str)}
+    named = {
+        str(s.attributes[REQUEST_ID]): s.span_id
+        for s in spans
+        if isinstance(s.attributes.get(REQUEST_ID), str)
+    }
     found: set[str] = set()
     with store.read() as conn:
         if named:
-            known = conn.execute(select(e.c.id).where(
-                e.c.id.in_(list(named)), e.c.source == EventSource.GATEWAY.value)).scalars()
+            known = conn.execute(
+                select(e.c.id).where(
+                    e.c.id.in_(list(named)), e.c.source == EventSource.GATEWAY.value
+                )
+            ).scalars()
             found.update(named[i] for i in known)
         for span in spans:
             if span.span_id in found:
                 continue
             at = span.start_ns // 1000
-            rows = conn.execute(select(e.c.detail).where(
-                e.c.ts_us >= at - _MATCH_WINDOW_US, e.c.ts_us <= at + _MATCH_WINDOW_US,
-                e.c.source == EventSource.GATEWAY.value,
-                e.c.detail.like(f"%{TRACEPARENT}00-{span.trace_id}-%"))).scalars()
+            rows = conn.execute(
+                select(e.c.detail).where(
+                    e.c.ts_us >= at - _MATCH_WINDOW_US,
+                    e.c.ts_us <= at + _MATCH_WINDOW_US,
+                    e.c.source == EventSource.GATEWAY.value,
+                    e.c.detail.like(f"%{TRACEPARENT}00-{span.trace_id}-%"),
+                )
+            ).scalars()
             parents = {_parent_of(d) for d in rows}
             if parents & ({span.span_id} | descendants(spans, span)):
                 found.add(span.span_id)
@@ -213,14 +248,19 @@ def _gateway_calls(store: Store, spans: Sequence[Span]) -> set[str]:
 def _parent_of(detail: str | None) -> str:
     for part in (detail or "").split():
         if part.startswith(TRACEPARENT):
-            fields = part[len(TRACEPARENT):].split("-")
+            fields = part[len(TRACEPARENT) :].split("-")
             return fields[2] if len(fields) == 4 else ""
     return ""
 
 
 def ingest_spans(
-    spans: Sequence[Span], key: VirtualKey, store: Store, catalog: PriceCatalog,
-    *, allow_unpriced: bool = True, now: datetime | None = None,
+    spans: Sequence[Span],
+    key: VirtualKey,
+    store: Store,
+    catalog: PriceCatalog,
+    *,
+    allow_unpriced: bool = True,
+    now: datetime | None = None,
 ) -> IngestReport:
     """Record the GenAI spans of one export, attributed to `key` (refined by the span's
     attributes where the key allows), priced and deduplicated."""
@@ -245,8 +285,9 @@ def ingest_spans(
             continue
         event = to_event(record, catalog, EventSource.OTLP)
         if event.flags & EventFlag.UNPRICED and not allow_unpriced:
-            report.rejected.append(f"span {span.span_id}: no price for "
-                                   f"{record.provider}/{record.model}")
+            report.rejected.append(
+                f"span {span.span_id}: no price for {record.provider}/{record.model}"
+            )
             continue
         event.key_id = key.id
         event.latency_ms = max(span.end_ns - span.start_ns, 0) // 1_000_000 or None
@@ -259,5 +300,11 @@ def ingest_spans(
     return report
 
 
-__all__ = ["IngestReport", "OtlpError", "decompress", "ingest_spans", "spans_from_json",
-           "spans_from_protobuf"]
+__all__ = [
+    "IngestReport",
+    "OtlpError",
+    "decompress",
+    "ingest_spans",
+    "spans_from_json",
+    "spans_from_protobuf",
+]

@@ -34,10 +34,12 @@ INFERENCE_OPERATIONS = frozenset(
 #: Attribution level -> the attributes read for it, first found wins; ``span:`` names are
 #: read from the span, ``resource:`` from its resource.
 ATTRIBUTION: dict[str, tuple[str, ...]] = {
-    "department": ("span:llmledger.department", "resource:llmledger.department",
-                   "resource:service.namespace"),
-    "project": ("span:llmledger.project", "resource:llmledger.project",
-                "resource:service.name"),
+    "department": (
+        "span:llmledger.department",
+        "resource:llmledger.department",
+        "resource:service.namespace",
+    ),
+    "project": ("span:llmledger.project", "resource:llmledger.project", "resource:service.name"),
     "agent": ("span:llmledger.agent", "span:gen_ai.agent.name", "resource:llmledger.agent"),
     "end_user": ("span:llmledger.end_user", "span:enduser.id", "span:user.id"),
 }
@@ -141,7 +143,8 @@ def record_of(span: Span, fixed: Mapping[str, str], may_refine: bool) -> dict[st
     return {
         "id": span.event_id,
         "timestamp": datetime.fromtimestamp(span.start_ns // 1_000_000_000, UTC)
-        .replace(microsecond=(span.start_ns // 1000) % 1_000_000).isoformat(),
+        .replace(microsecond=(span.start_ns // 1000) % 1_000_000)
+        .isoformat(),
         "provider": provider,
         "model": model,
         "department": who.get("department", ""),

@@ -1,8 +1,8 @@
 """Pricing: the price catalog and the exact cost of a call's usage (DESIGN.md, The parts).
 
-    catalog = PriceCatalog.build(settings.pricing)
-    quote = catalog.quote(usage, "openai", "gpt-4o", at=datetime.now(UTC))
-    quote.total_nanos  # exact nano-USD; quote.unpriced says whether a price was missing
+catalog = PriceCatalog.build(settings.pricing)
+quote = catalog.quote(usage, "openai", "gpt-4o", at=datetime.now(UTC))
+quote.total_nanos  # exact nano-USD; quote.unpriced says whether a price was missing
 """
 
 from __future__ import annotations

@@ -91,9 +91,7 @@ class PriceCatalog:
         if attributes and sheet.entry.variant_keys:
             sheet = sheet.for_attributes(attributes)
         lines, unpriced, total, list_total = price_usage(sheet.at(at), usage, attributes)
-        return make_quote(
-            provider, model, sheet.entry.model_id, unpriced, lines, total, list_total
-        )
+        return make_quote(provider, model, sheet.entry.model_id, unpriced, lines, total, list_total)
 
     def knows(self, provider: str, model: str) -> bool:
         """Whether the model has an entry (it may still lack a price for some usage type)."""

@@ -27,7 +27,7 @@ _TOKEN_TYPES = TEXT_TOKEN_TYPES | {
 
 def _decimal(raw: object) -> Decimal:
     if isinstance(raw, float):
-        raise ValueError("write amounts as decimal strings (\"2.50\"), not floats")
+        raise ValueError('write amounts as decimal strings ("2.50"), not floats')
     if isinstance(raw, bool) or not isinstance(raw, str | int | Decimal):
         raise ValueError(f"not a decimal amount: {raw!r}")
     try:
@@ -56,7 +56,7 @@ class UnitPrice(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    usd: DecimalAmount = Field(description="Price in USD as a decimal string, e.g. \"2.50\".")
+    usd: DecimalAmount = Field(description='Price in USD as a decimal string, e.g. "2.50".')
     per: Literal[1, 1_000_000] = Field(
         default=1_000_000,
         description="Units the price is for: 1_000_000 for tokens (per million), 1 for "
@@ -110,7 +110,7 @@ class CustomModel(_Dated):
     )
     prefixes: list[str] = Field(
         default_factory=list,
-        description="Model id prefixes priced as this model, e.g. \"ft:gpt-4o-mini:acme:\".",
+        description='Model id prefixes priced as this model, e.g. "ft:gpt-4o-mini:acme:".',
     )
     prices: UnitPrices = Field(
         description="Unit price per usage type; a bare string is per million for token "
@@ -127,10 +127,10 @@ class Discount(_Dated):
     provider: str = Field(description="Provider id the discount applies to.")
     model: str | None = Field(
         default=None,
-        description="Glob pattern on the model id (asked or priced), e.g. \"claude-*\"; all "
+        description='Glob pattern on the model id (asked or priced), e.g. "claude-*"; all '
         "models of the provider when unset.",
     )
-    percent: DecimalAmount = Field(description="Percent off, as a decimal string, e.g. \"12.5\".")
+    percent: DecimalAmount = Field(description='Percent off, as a decimal string, e.g. "12.5".')
     note: str = Field(default="", description="Why: the contract or agreement reference.")
 
     @model_validator(mode="after")

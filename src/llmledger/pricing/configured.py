@@ -49,9 +49,7 @@ def _custom_entry(provider: str, models: list[CustomModel]) -> ModelEntry:
             ends.append(models[i + 1].effective_from)
         end: datetime | None = min(ends) if ends else None
         for usage_type, rate in rates_of(model.prices).items():
-            timelines.setdefault(usage_type, []).append(
-                DatedRate(model.effective_from, end, rate)
-            )
+            timelines.setdefault(usage_type, []).append(DatedRate(model.effective_from, end, rate))
     last = models[-1]
     return ModelEntry(
         provider,
@@ -65,6 +63,7 @@ def _custom_entry(provider: str, models: list[CustomModel]) -> ModelEntry:
 
 def custom_entries(config: PricingConfig) -> dict[str, list[tuple[Matcher, ModelEntry]]]:
     """Custom models by canonical provider, with what each answers to."""
+
     def key(m: CustomModel) -> tuple[str, str]:
         return canonical_provider(m.provider), m.model.lower()
 
@@ -100,8 +99,11 @@ class Adjuster:
             )
 
         discounts = sorted(
-            ((pattern is not None, i, d) for p, pattern, i, d in self._discounts
-             if applies(p, pattern)),
+            (
+                (pattern is not None, i, d)
+                for p, pattern, i, d in self._discounts
+                if applies(p, pattern)
+            ),
             key=lambda item: (item[0], item[1]),
             reverse=True,
         )
@@ -114,6 +116,7 @@ class Adjuster:
                     )
         return Adjustments(
             {t: tuple(d) for t, d in overrides.items()},
-            tuple(DatedDiscount(d.effective_from, d.effective_to, d.percent)
-                  for _, _, d in discounts),
+            tuple(
+                DatedDiscount(d.effective_from, d.effective_to, d.percent) for _, _, d in discounts
+            ),
         )

@@ -97,4 +97,3 @@ def periods(
         for usage_type, rate in rates.items():
             out.setdefault(usage_type, []).append(DatedRate(start, stop, rate))
     return out
-

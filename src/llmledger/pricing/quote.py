@@ -62,15 +62,19 @@ def make_line(
     discount_percent: Decimal,
 ) -> PriceLine:
     line: PriceLine = _new(PriceLine)
-    _set(line, "__dict__", {
-        "usage_type": usage_type,
-        "quantity": quantity,
-        "unit_price_usd": unit_price_usd,
-        "per": per,
-        "list_cost_nanos": list_cost_nanos,
-        "cost_nanos": cost_nanos,
-        "discount_percent": discount_percent,
-    })
+    _set(
+        line,
+        "__dict__",
+        {
+            "usage_type": usage_type,
+            "quantity": quantity,
+            "unit_price_usd": unit_price_usd,
+            "per": per,
+            "list_cost_nanos": list_cost_nanos,
+            "cost_nanos": cost_nanos,
+            "discount_percent": discount_percent,
+        },
+    )
     return line
 
 
@@ -84,16 +88,20 @@ def make_quote(
     list_total_nanos: int,
 ) -> Quote:
     quote: Quote = _new(Quote)
-    _set(quote, "__dict__", {
-        "provider": provider,
-        "model": model,
-        "priced_model": priced_model,
-        "unpriced": priced_model is None or bool(unpriced_types),
-        "unpriced_types": unpriced_types,
-        "lines": lines,
-        "total_nanos": total_nanos,
-        "list_total_nanos": list_total_nanos,
-    })
+    _set(
+        quote,
+        "__dict__",
+        {
+            "provider": provider,
+            "model": model,
+            "priced_model": priced_model,
+            "unpriced": priced_model is None or bool(unpriced_types),
+            "unpriced_types": unpriced_types,
+            "lines": lines,
+            "total_nanos": total_nanos,
+            "list_total_nanos": list_total_nanos,
+        },
+    )
     return quote
 
 

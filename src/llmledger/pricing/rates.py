@@ -113,9 +113,8 @@ class AttributeRates:
     def pick(self, attributes: Mapping[str, str] | None) -> Rate | None:
         given = attributes or {}
         wanted = tuple(
-            given.get(key, default).strip().lower() for key, default in zip(
-                self.keys, self.defaults, strict=True
-            )
+            given.get(key, default).strip().lower()
+            for key, default in zip(self.keys, self.defaults, strict=True)
         )
         if AUTO not in wanted:
             return self.table.get(wanted)

@@ -217,9 +217,9 @@ def price_usage(
         cost = int(integral(multiply(list_exact, rule.keep))) if rule.discounted else list_nanos
         total += cost
         list_total += list_nanos
-        lines.append(make_line(
-            usage_type, quantity, unit_price, rate.per, list_nanos, cost, rule.percent
-        ))
+        lines.append(
+            make_line(usage_type, quantity, unit_price, rate.per, list_nanos, cost, rule.percent)
+        )
     return tuple(lines), tuple(unpriced), total, list_total
 
 

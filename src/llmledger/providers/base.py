@@ -30,11 +30,23 @@ class RequestError(Exception):
 #: settings, and the caller's address is not the provider's business.
 CLIENT_NETWORK_HEADERS = frozenset(
     {
-        "forwarded", "via", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
-        "x-forwarded-port", "x-forwarded-prefix", "x-real-ip", "x-original-url",
-        "x-rewrite-url", "x-original-host", "x-host", "true-client-ip", "cf-connecting-ip",
+        "forwarded",
+        "via",
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-proto",
+        "x-forwarded-port",
+        "x-forwarded-prefix",
+        "x-real-ip",
+        "x-original-url",
+        "x-rewrite-url",
+        "x-original-host",
+        "x-host",
+        "true-client-ip",
+        "cf-connecting-ip",
     }
 )
+
 
 @dataclass(frozen=True, slots=True)
 class UpstreamRequest:

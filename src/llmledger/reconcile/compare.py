@@ -54,11 +54,16 @@ class Cell:
         return self.invoice_nanos - self.ledger_nanos
 
     def as_json(self) -> dict[str, object]:
-        return {"day": self.day, "provider": self.provider, "model": self.model,
-                "status": self.status, "ledger_usd": format_usd(self.ledger_nanos),
-                "invoice_usd": format_usd(self.invoice_nanos),
-                "difference_usd": format_usd(self.difference_nanos),
-                "credits_usd": format_usd(self.credits_nanos)}
+        return {
+            "day": self.day,
+            "provider": self.provider,
+            "model": self.model,
+            "status": self.status,
+            "ledger_usd": format_usd(self.ledger_nanos),
+            "invoice_usd": format_usd(self.invoice_nanos),
+            "difference_usd": format_usd(self.difference_nanos),
+            "credits_usd": format_usd(self.credits_nanos),
+        }
 
 
 def percent(difference: int, base: int) -> Decimal | None:
@@ -96,13 +101,17 @@ class DayLine:
         return percent(self.difference_nanos, self.ledger_nanos)
 
     def as_json(self) -> dict[str, object]:
-        return {"day": self.day, "provider": self.provider,
-                "ledger_usd": format_usd(self.ledger_nanos),
-                "invoice_usd": format_usd(self.invoice_nanos),
-                "difference_usd": format_usd(self.difference_nanos),
-                "difference_percent": _pct(self.difference_percent), "flagged": self.flagged,
-                "models": [c.as_json() for c in self.cells if c.difference_nanos],
-                "causes": [c.as_json() for c in self.causes]}
+        return {
+            "day": self.day,
+            "provider": self.provider,
+            "ledger_usd": format_usd(self.ledger_nanos),
+            "invoice_usd": format_usd(self.invoice_nanos),
+            "difference_usd": format_usd(self.difference_nanos),
+            "difference_percent": _pct(self.difference_percent),
+            "flagged": self.flagged,
+            "models": [c.as_json() for c in self.cells if c.difference_nanos],
+            "causes": [c.as_json() for c in self.causes],
+        }
 
 
 @dataclass(slots=True)
@@ -123,7 +132,8 @@ class Reconciliation:
     def totals(self) -> dict[str, object]:
         ledger, invoice = self._sum(None, "ledger_nanos"), self._sum(None, "invoice_nanos")
         return {
-            "ledger_usd": format_usd(ledger), "invoice_usd": format_usd(invoice),
+            "ledger_usd": format_usd(ledger),
+            "invoice_usd": format_usd(invoice),
             "matched_ledger_usd": format_usd(self._sum("matched", "ledger_nanos")),
             "matched_invoice_usd": format_usd(self._sum("matched", "invoice_nanos")),
             "ledger_only_usd": format_usd(self._sum("ledger_only", "ledger_nanos")),
@@ -139,20 +149,31 @@ class Reconciliation:
             cells = [c for c in self.cells if c.provider == provider]
             ledger = sum(c.ledger_nanos for c in cells)
             invoice = sum(c.invoice_nanos for c in cells)
-            out.append({"provider": provider, "from": lo, "to": hi,
-                        "ledger_usd": format_usd(ledger), "invoice_usd": format_usd(invoice),
-                        "difference_usd": format_usd(invoice - ledger),
-                        "difference_percent": _pct(percent(invoice - ledger, ledger)),
-                        "credits_usd": format_usd(sum(c.credits_nanos for c in cells)),
-                        "flagged_days": sum(1 for d in self.days
-                                            if d.provider == provider and d.flagged)})
+            out.append(
+                {
+                    "provider": provider,
+                    "from": lo,
+                    "to": hi,
+                    "ledger_usd": format_usd(ledger),
+                    "invoice_usd": format_usd(invoice),
+                    "difference_usd": format_usd(invoice - ledger),
+                    "difference_percent": _pct(percent(invoice - ledger, ledger)),
+                    "credits_usd": format_usd(sum(c.credits_nanos for c in cells)),
+                    "flagged_days": sum(
+                        1 for d in self.days if d.provider == provider and d.flagged
+                    ),
+                }
+            )
         return out
 
     def as_json(self) -> dict[str, object]:
         return {
-            "month": self.month, "from": self.start.isoformat(), "to": self.end.isoformat(),
+            "month": self.month,
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
             "tolerance_percent": format((self.tolerance * 100).normalize(), "f"),
-            "totals": self.totals(), "providers": self.by_provider(),
+            "totals": self.totals(),
+            "providers": self.by_provider(),
             "flagged": [d.as_json() for d in self.days if d.flagged],
             "causes": [c.as_json() for c in self.causes],
             "missing_reports": self.missing,
@@ -168,8 +189,9 @@ def parse_month(text: str) -> tuple[date, date]:
     return first, periods.month_end(first)
 
 
-def _ledger(conn: Connection, provider: str, start: date, end: date
-            ) -> dict[tuple[str, str], tuple[int, int]]:
+def _ledger(
+    conn: Connection, provider: str, start: date, end: date
+) -> dict[tuple[str, str], tuple[int, int]]:
     """(UTC day, model) -> (cost, unpriced calls) of one provider, from the hourly rollups."""
     t = schema.calls_hourly
     lo = to_us(datetime.combine(start, time(), UTC))
@@ -178,30 +200,47 @@ def _ledger(conn: Connection, provider: str, start: date, end: date
     rows = conn.execute(
         select(day_index, t.c.model, func.sum(t.c.cost_nanos), func.sum(t.c.unpriced_calls))
         .where(t.c.provider == provider, t.c.hour_us >= lo, t.c.hour_us < hi)
-        .group_by(day_index, t.c.model))
+        .group_by(day_index, t.c.model)
+    )
     epoch = date(1970, 1, 1)
-    return {((epoch + timedelta(days=int(d))).isoformat(), str(m)): (int(c), int(u))
-            for d, m, c, u in rows}
+    return {
+        ((epoch + timedelta(days=int(d))).isoformat(), str(m)): (int(c), int(u))
+        for d, m, c, u in rows
+    }
 
 
 def _ledger_providers(conn: Connection, start: date, end: date) -> set[str]:
     t = schema.calls_hourly
     lo = to_us(datetime.combine(start, time(), UTC))
     hi = to_us(datetime.combine(end + timedelta(days=1), time(), UTC))
-    return {str(p) for p in conn.execute(select(t.c.provider).distinct().where(
-        t.c.hour_us >= lo, t.c.hour_us < hi, t.c.cost_nanos > 0)).scalars()}
+    return {
+        str(p)
+        for p in conn.execute(
+            select(t.c.provider)
+            .distinct()
+            .where(t.c.hour_us >= lo, t.c.hour_us < hi, t.c.cost_nanos > 0)
+        ).scalars()
+    }
 
 
-def reconcile(conn: Connection, month: str, *, tolerance: Decimal = DEFAULT_TOLERANCE,
-              provider: str | None = None) -> Reconciliation:
+def reconcile(
+    conn: Connection,
+    month: str,
+    *,
+    tolerance: Decimal = DEFAULT_TOLERANCE,
+    provider: str | None = None,
+) -> Reconciliation:
     """Compare the month's imported reports with the ledger; flag each (day, provider)
     whose difference is above `tolerance` (a fraction: 0.01 is 1%) of the ledger's."""
     start, end = parse_month(month)
     coverage = imported_providers(conn, start, end)
     if provider is not None:
         coverage = {p: v for p, v in coverage.items() if p == provider}
-    missing = sorted(p for p in _ledger_providers(conn, start, end) - set(coverage)
-                     if provider is None or p == provider)
+    missing = sorted(
+        p
+        for p in _ledger_providers(conn, start, end) - set(coverage)
+        if provider is None or p == provider
+    )
     t = schema.provider_costs
     cells: dict[tuple[str, str, str], Cell] = {}
     for pid, (lo, hi) in sorted(coverage.items()):
@@ -211,10 +250,11 @@ def reconcile(conn: Connection, month: str, *, tolerance: Decimal = DEFAULT_TOLE
             cell = cells.setdefault((day, pid, model), Cell(day, pid, model))
             cell.ledger_nanos += cost
             cell.unpriced_calls += unpriced
-        rows = conn.execute(select(t.c.day, t.c.model, func.sum(t.c.cost_nanos),
-                                   func.sum(t.c.credits_nanos))
-                            .where(t.c.provider == pid, t.c.day >= lo, t.c.day <= hi)
-                            .group_by(t.c.day, t.c.model))
+        rows = conn.execute(
+            select(t.c.day, t.c.model, func.sum(t.c.cost_nanos), func.sum(t.c.credits_nanos))
+            .where(t.c.provider == pid, t.c.day >= lo, t.c.day <= hi)
+            .group_by(t.c.day, t.c.model)
+        )
         matched: dict[str, str] = {}
         for day, name, cost, credits in rows:
             if name not in matched:

@@ -41,8 +41,12 @@ class Cause:
     message: str
 
     def as_json(self) -> dict[str, object]:
-        return {"kind": self.kind, "provider": self.provider, "model": self.model,
-                "message": self.message}
+        return {
+            "kind": self.kind,
+            "provider": self.provider,
+            "model": self.model,
+            "message": self.message,
+        }
 
 
 def _ratio(cell: Cell) -> Decimal:
@@ -70,8 +74,12 @@ def rate_changes(cells: Sequence[Cell], tolerance: Decimal) -> dict[tuple[str, s
     return found
 
 
-def explain(cells: Sequence[Cell], days: Sequence[DayLine], missing: Sequence[str],
-            tolerance: Decimal = Decimal("0.01")) -> list[Cause]:
+def explain(
+    cells: Sequence[Cell],
+    days: Sequence[DayLine],
+    missing: Sequence[str],
+    tolerance: Decimal = Decimal("0.01"),
+) -> list[Cause]:
     ledger_models = {(c.provider, c.model) for c in cells if c.ledger_nanos}
     rates = rate_changes(cells, tolerance)
     month: dict[tuple[str, str, str], Cause] = {}
@@ -85,31 +93,51 @@ def explain(cells: Sequence[Cell], days: Sequence[DayLine], missing: Sequence[st
             key = (cell.provider, cell.model)
             cause: Cause
             if diff > 0 and key not in ledger_models:
-                cause = Cause("bypassed_gateway", cell.provider, cell.model,
-                              f"{cell.provider} billed {cells_total(cells, key)} for "
-                              f"{cell.model!r}, a model the gateway never recorded this month: "
-                              "calls that bypassed the gateway (a provider key used directly)")
+                cause = Cause(
+                    "bypassed_gateway",
+                    cell.provider,
+                    cell.model,
+                    f"{cell.provider} billed {cells_total(cells, key)} for "
+                    f"{cell.model!r}, a model the gateway never recorded this month: "
+                    "calls that bypassed the gateway (a provider key used directly)",
+                )
             elif key in rates and cell.day >= rates[key]:
                 r = _ratio(cell)
-                cause = Cause("price_change", cell.provider, cell.model,
-                              f"from {rates[key]} every day of {cell.provider} {cell.model} is "
-                              f"billed at {(r * 100).quantize(Decimal('0.1'))}% of the ledger's "
-                              "price: a price change or contract rate missing from the price "
-                              "catalog (check with llmledger prices quote)")
+                cause = Cause(
+                    "price_change",
+                    cell.provider,
+                    cell.model,
+                    f"from {rates[key]} every day of {cell.provider} {cell.model} is "
+                    f"billed at {(r * 100).quantize(Decimal('0.1'))}% of the ledger's "
+                    "price: a price change or contract rate missing from the price "
+                    "catalog (check with llmledger prices quote)",
+                )
             elif diff > 0 and cell.unpriced_calls:
-                cause = Cause("unpriced", cell.provider, cell.model,
-                              f"{cell.unpriced_calls} calls of {cell.model} have no price in the "
-                              "ledger and count as $0: add the model's price")
+                cause = Cause(
+                    "unpriced",
+                    cell.provider,
+                    cell.model,
+                    f"{cell.unpriced_calls} calls of {cell.model} have no price in the "
+                    "ledger and count as $0: add the model's price",
+                )
             elif diff > 0:
-                cause = Cause("bypassed_gateway", cell.provider, cell.model,
-                              f"on {cell.day} {cell.provider} billed {cents(diff)} more for "
-                              f"{cell.model} than the gateway recorded: calls that bypassed the "
-                              "gateway that day (or usage recorded elsewhere)")
+                cause = Cause(
+                    "bypassed_gateway",
+                    cell.provider,
+                    cell.model,
+                    f"on {cell.day} {cell.provider} billed {cents(diff)} more for "
+                    f"{cell.model} than the gateway recorded: calls that bypassed the "
+                    "gateway that day (or usage recorded elsewhere)",
+                )
             else:
-                cause = Cause("ledger_higher", cell.provider, cell.model,
-                              f"on {cell.day} the ledger recorded {cents(-diff)} more for "
-                              f"{cell.model} than {cell.provider} billed: failed calls settled "
-                              "as billed, a free allowance, or a price cut not yet in the catalog")
+                cause = Cause(
+                    "ledger_higher",
+                    cell.provider,
+                    cell.model,
+                    f"on {cell.day} the ledger recorded {cents(-diff)} more for "
+                    f"{cell.model} than {cell.provider} billed: failed calls settled "
+                    "as billed, a free allowance, or a price cut not yet in the catalog",
+                )
             if cause not in line.causes:
                 line.causes.append(cause)
             month.setdefault((cause.kind, cause.provider, cause.model), _month_cause(cause))
@@ -119,14 +147,26 @@ def explain(cells: Sequence[Cell], days: Sequence[DayLine], missing: Sequence[st
         credits[c.provider] += c.credits_nanos
     for provider, amount in sorted(credits.items()):
         if amount:
-            out.append(Cause("credits", provider, "",
-                             f"{provider} applied {cents(amount)} of credits; the ledger "
-                             "shows list prices, so the comparison uses amounts before credits"))
+            out.append(
+                Cause(
+                    "credits",
+                    provider,
+                    "",
+                    f"{provider} applied {cents(amount)} of credits; the ledger "
+                    "shows list prices, so the comparison uses amounts before credits",
+                )
+            )
     for provider in missing:
-        out.append(Cause("missing_report", provider, "",
-                         f"the ledger has {provider} spend this month but no {provider} report "
-                         "is imported (llmledger reconcile import FILE --provider "
-                         f"{provider})"))
+        out.append(
+            Cause(
+                "missing_report",
+                provider,
+                "",
+                f"the ledger has {provider} spend this month but no {provider} report "
+                "is imported (llmledger reconcile import FILE --provider "
+                f"{provider})",
+            )
+        )
     return out
 
 
@@ -136,12 +176,20 @@ def cells_total(cells: Sequence[Cell], key: tuple[str, str]) -> str:
 
 def _month_cause(cause: Cause) -> Cause:
     if cause.kind == "bypassed_gateway" and cause.message.startswith("on "):
-        return Cause(cause.kind, cause.provider, cause.model,
-                     f"{cause.provider} billed more for {cause.model} than the gateway recorded "
-                     "on some days while the others agree: calls that bypassed the gateway")
+        return Cause(
+            cause.kind,
+            cause.provider,
+            cause.model,
+            f"{cause.provider} billed more for {cause.model} than the gateway recorded "
+            "on some days while the others agree: calls that bypassed the gateway",
+        )
     if cause.kind == "ledger_higher":
-        return Cause(cause.kind, cause.provider, cause.model,
-                     f"the ledger recorded more for {cause.model} than {cause.provider} billed "
-                     "on some days: failed calls settled as billed, a free allowance, or a "
-                     "price cut not yet in the catalog")
+        return Cause(
+            cause.kind,
+            cause.provider,
+            cause.model,
+            f"the ledger recorded more for {cause.model} than {cause.provider} billed "
+            "on some days: failed calls settled as billed, a free allowance, or a "
+            "price cut not yet in the catalog",
+        )
     return cause

@@ -65,9 +65,12 @@ class MonthPoint:
 
     def as_json(self) -> dict[str, object]:
         cpo = self.cost_per_outcome_nanos
-        return {"month": self.month, "outcomes": quantity_text(self.outcomes_milli),
-                "cost_usd": format_usd(self.cost_nanos),
-                "cost_per_outcome_usd": None if cpo is None else format_usd(cpo)}
+        return {
+            "month": self.month,
+            "outcomes": quantity_text(self.outcomes_milli),
+            "cost_usd": format_usd(self.cost_nanos),
+            "cost_per_outcome_usd": None if cpo is None else format_usd(cpo),
+        }
 
 
 @dataclass(slots=True)
@@ -98,8 +101,11 @@ class RoiRow:
     def as_json(self) -> dict[str, object]:
         cpo = self.cost_per_outcome_nanos
         out: dict[str, object] = {
-            "department": self.department, "project": self.project, "agent": self.agent,
-            "metric": self.metric, "unit": self.unit,
+            "department": self.department,
+            "project": self.project,
+            "agent": self.agent,
+            "metric": self.metric,
+            "unit": self.unit,
             "outcomes": quantity_text(self.outcomes_milli),
             "cost_usd": format_usd(self.cost_nanos),
             "cost_per_outcome_usd": None if cpo is None else format_usd(cpo),
@@ -120,12 +126,17 @@ class Riser:
 
     def as_json(self) -> dict[str, object]:
         r = self.row
-        return {"department": r.department, "project": r.project, "agent": r.agent,
-                "metric": r.metric, "from_month": self.previous.month,
-                "to_month": self.current.month,
-                "previous_usd": format_usd(self.previous.cost_per_outcome_nanos or 0),
-                "current_usd": format_usd(self.current.cost_per_outcome_nanos or 0),
-                "change_percent": format(self.percent, "f")}
+        return {
+            "department": r.department,
+            "project": r.project,
+            "agent": r.agent,
+            "metric": r.metric,
+            "from_month": self.previous.month,
+            "to_month": self.current.month,
+            "previous_usd": format_usd(self.previous.cost_per_outcome_nanos or 0),
+            "current_usd": format_usd(self.current.cost_per_outcome_nanos or 0),
+            "change_percent": format(self.percent, "f"),
+        }
 
 
 @dataclass(slots=True)
@@ -135,9 +146,12 @@ class RoiReport:
     risers: list[Riser]
 
     def as_json(self) -> dict[str, object]:
-        return {"from": self.period.start.isoformat(), "to": self.period.end.isoformat(),
-                "rows": [r.as_json() for r in self.rows],
-                "risers": [r.as_json() for r in self.risers]}
+        return {
+            "from": self.period.start.isoformat(),
+            "to": self.period.end.isoformat(),
+            "rows": [r.as_json() for r in self.rows],
+            "risers": [r.as_json() for r in self.risers],
+        }
 
 
 def _outcome_tallies(
@@ -147,24 +161,38 @@ def _outcome_tallies(
     t = schema.outcomes
     month = func.substr(t.c.day, 1, 7)
     unvalued = func.sum(case((t.c.value_nanos.is_(None), t.c.quantity_milli), else_=0))
-    stmt = (select(t.c.department, t.c.project, t.c.agent, t.c.metric, month,
-                   func.sum(t.c.quantity_milli), func.coalesce(func.sum(t.c.value_nanos), 0),
-                   unvalued)
-            .where(t.c.day >= period.start.isoformat(), t.c.day <= period.end.isoformat(),
-                   *(t.c[k] == v for k, v in filters.items()))
-            .group_by(t.c.department, t.c.project, t.c.agent, t.c.metric, month))
+    stmt = (
+        select(
+            t.c.department,
+            t.c.project,
+            t.c.agent,
+            t.c.metric,
+            month,
+            func.sum(t.c.quantity_milli),
+            func.coalesce(func.sum(t.c.value_nanos), 0),
+            unvalued,
+        )
+        .where(
+            t.c.day >= period.start.isoformat(),
+            t.c.day <= period.end.isoformat(),
+            *(t.c[k] == v for k, v in filters.items()),
+        )
+        .group_by(t.c.department, t.c.project, t.c.agent, t.c.metric, month)
+    )
     out: dict[tuple[str, str, str, str, str], Tally] = {}
     for d, p, a, m, mon, qty, value, unval in conn.execute(stmt):
         out[(d, p, a, m, mon)] = Tally(int(qty), int(value), int(unval))
     return out
 
 
-def _costs(conn: Connection, period: DateRange, filters: Mapping[str, str]
-           ) -> dict[tuple[str, str, str, str], int]:
+def _costs(
+    conn: Connection, period: DateRange, filters: Mapping[str, str]
+) -> dict[tuple[str, str, str, str], int]:
     """Cost by (department, project, agent, month), with "*" rolling a level up."""
     out: dict[tuple[str, str, str, str], int] = defaultdict(int)
-    for s in queries.call_sums(conn, period.start, period.end,
-                               ("department", "project", "agent", "month"), dict(filters)):
+    for s in queries.call_sums(
+        conn, period.start, period.end, ("department", "project", "agent", "month"), dict(filters)
+    ):
         d, p, a, mon = s.key
         out[(d, p, a, mon)] += s.cost_nanos
         out[(d, p, "*", mon)] += s.cost_nanos
@@ -193,8 +221,13 @@ def _in_filters(department: str, project: str, agent: str, filters: Mapping[str,
     return all(have[k] == v for k, v in filters.items() if k in have)
 
 
-def roi_rows(conn: Connection, period: DateRange, filters: Mapping[str, str] | None = None,
-             *, trend: bool = True) -> list[RoiRow]:
+def roi_rows(
+    conn: Connection,
+    period: DateRange,
+    filters: Mapping[str, str] | None = None,
+    *,
+    trend: bool = True,
+) -> list[RoiRow]:
     """One row per scope and metric with outcomes or a declared metric, largest cost first."""
     flt = {k: v for k, v in (filters or {}).items() if k in ("department", "project", "agent")}
     catalogue = Catalogue.load(conn)
@@ -209,8 +242,10 @@ def roi_rows(conn: Connection, period: DateRange, filters: Mapping[str, str] | N
         d, p, a = (parts + ["", ""])[:3]
         if not _in_filters(d, p, a, flt):
             continue
-        covered = any(k[3] == declared.metric and k[0] == d and (not p or k[1] == p)
-                      and (not a or k[2] == a) for k in by_key)
+        covered = any(
+            k[3] == declared.metric and k[0] == d and (not p or k[1] == p) and (not a or k[2] == a)
+            for k in by_key
+        )
         if not covered:
             by_key[(d, p, a, declared.metric)] = {}
     months = months_of(period)
@@ -222,12 +257,24 @@ def roi_rows(conn: Connection, period: DateRange, filters: Mapping[str, str] | N
         for tally in per_month.values():
             total.add(tally)
         scope = (d, p or "*", a or "*")
-        points = [MonthPoint(mon, per_month.get(mon, Tally()).outcomes_milli,
-                             costs.get((*scope, mon), 0)) for mon in months]
+        points = [
+            MonthPoint(mon, per_month.get(mon, Tally()).outcomes_milli, costs.get((*scope, mon), 0))
+            for mon in months
+        ]
         value = _value(total, metric.value_nanos if metric else None) if per_month else None
-        rows.append(RoiRow(d, p, a, m, metric.unit if metric else "",
-                           total.outcomes_milli, sum(pt.cost_nanos for pt in points),
-                           value, points if trend else []))
+        rows.append(
+            RoiRow(
+                d,
+                p,
+                a,
+                m,
+                metric.unit if metric else "",
+                total.outcomes_milli,
+                sum(pt.cost_nanos for pt in points),
+                value,
+                points if trend else [],
+            )
+        )
     rows.sort(key=lambda r: (-r.cost_nanos, r.key))
     return rows
 
@@ -251,8 +298,13 @@ def risers(rows: Iterable[RoiRow], limit: int = 5) -> list[Riser]:
     return found[:limit]
 
 
-def roi(conn: Connection, period: DateRange, filters: Mapping[str, str] | None = None,
-        *, risers_limit: int = 5) -> RoiReport:
+def roi(
+    conn: Connection,
+    period: DateRange,
+    filters: Mapping[str, str] | None = None,
+    *,
+    risers_limit: int = 5,
+) -> RoiReport:
     rows = roi_rows(conn, period, filters)
     return RoiReport(period, rows, risers(rows, risers_limit))
 
@@ -279,15 +331,23 @@ class OutcomeChange:
         return "/".join(x for x in (self.department, self.project, self.agent) if x)
 
     def as_json(self) -> dict[str, object]:
-        return {"department": self.department, "project": self.project, "agent": self.agent,
-                "metric": self.metric, "previous_usd": format_usd(self.previous_nanos),
-                "current_usd": format_usd(self.current_nanos),
-                "change_percent": format(self.percent, "f")}
+        return {
+            "department": self.department,
+            "project": self.project,
+            "agent": self.agent,
+            "metric": self.metric,
+            "previous_usd": format_usd(self.previous_nanos),
+            "current_usd": format_usd(self.current_nanos),
+            "change_percent": format(self.percent, "f"),
+        }
 
 
 def cost_per_outcome_changes(
-    conn: Connection, current: DateRange, previous: DateRange,
-    filters: Mapping[str, str] | None = None, limit: int = 5,
+    conn: Connection,
+    current: DateRange,
+    previous: DateRange,
+    filters: Mapping[str, str] | None = None,
+    limit: int = 5,
 ) -> list[OutcomeChange]:
     """The biggest changes (either way) in cost per outcome from `previous` to `current`."""
     before = {r.key: r for r in roi_rows(conn, previous, filters, trend=False)}
@@ -301,7 +361,10 @@ def cost_per_outcome_changes(
         change = percent_change(now_cpo, old_cpo)
         if change is None or change == 0:
             continue
-        out.append(OutcomeChange(row.department, row.project, row.agent, row.metric,
-                                 old_cpo, now_cpo, change))
+        out.append(
+            OutcomeChange(
+                row.department, row.project, row.agent, row.metric, old_cpo, now_cpo, change
+            )
+        )
     out.sort(key=lambda c: (-abs(c.percent), c.department, c.project, c.agent, c.metric))
     return out[:limit]

@@ -62,8 +62,10 @@ def outcome_scope(text: str) -> Scope:
     except ScopeError as exc:
         raise MetricError(str(exc)) from None
     if scope.kind not in SCOPE_KINDS:
-        raise MetricError(f"scope: outcomes belong to department:D, project:D/P or agent:D/P/A, "
-                          f"not {scope.text!r}")
+        raise MetricError(
+            f"scope: outcomes belong to department:D, project:D/P or agent:D/P/A, "
+            f"not {scope.text!r}"
+        )
     return scope
 
 
@@ -93,9 +95,16 @@ def declare_metric(
     declared = Metric(parsed.text, metric, unit, value, description[:500])
     t = schema.outcome_metrics
     conn.execute(delete(t).where(t.c.scope == declared.scope, t.c.metric == metric))
-    conn.execute(t.insert().values(
-        scope=declared.scope, metric=metric, unit=unit, value_nanos=value,
-        description=declared.description, updated_us=to_us(now or datetime.now(UTC))))
+    conn.execute(
+        t.insert().values(
+            scope=declared.scope,
+            metric=metric,
+            unit=unit,
+            value_nanos=value,
+            description=declared.description,
+            updated_us=to_us(now or datetime.now(UTC)),
+        )
+    )
     return declared
 
 

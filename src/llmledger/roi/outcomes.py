@@ -29,8 +29,16 @@ from llmledger.roi.metrics import Catalogue, MetricError, check_metric_name
 
 MAX_LINE_BYTES = 100_000
 MAX_QUANTITY = Decimal(10) ** 12
-CSV_COLUMNS = ("id", "timestamp", "department", "project", "agent", "metric", "quantity",
-               "value_usd")
+CSV_COLUMNS = (
+    "id",
+    "timestamp",
+    "department",
+    "project",
+    "agent",
+    "metric",
+    "quantity",
+    "value_usd",
+)
 RawRow = tuple[int, Mapping[str, object] | str]
 _NAME = re.compile(r"^[\w .:@+&-]{1,200}$")
 
@@ -48,9 +56,14 @@ class Outcome:
 
     def as_json(self) -> dict[str, object]:
         out: dict[str, object] = {
-            "id": self.id, "timestamp": self.timestamp.isoformat(),
-            "department": self.department, "project": self.project, "agent": self.agent,
-            "metric": self.metric, "quantity": quantity_text(self.quantity_milli)}
+            "id": self.id,
+            "timestamp": self.timestamp.isoformat(),
+            "department": self.department,
+            "project": self.project,
+            "agent": self.agent,
+            "metric": self.metric,
+            "quantity": quantity_text(self.quantity_milli),
+        }
         if self.value_nanos is not None:
             out["value_usd"] = format_usd(self.value_nanos)
         return out
@@ -130,15 +143,28 @@ def parse_outcome(raw: Mapping[str, object], now: datetime, catalogue: Catalogue
         raise RecordError(str(exc)) from None
     if catalogue.resolve(department, project, agent, metric) is None:
         where = "/".join(p for p in (department, project, agent) if p)
-        raise RecordError(f"metric: {metric!r} is not declared for {where} "
-                          f"(llmledger outcomes declare SCOPE {metric} --unit UNIT)")
-    return Outcome(outcome_id, parse_timestamp(raw.get("timestamp"), now), department,
-                   project, agent, metric, _quantity(raw.get("quantity")),
-                   _value(raw.get("value_usd")))
+        raise RecordError(
+            f"metric: {metric!r} is not declared for {where} "
+            f"(llmledger outcomes declare SCOPE {metric} --unit UNIT)"
+        )
+    return Outcome(
+        outcome_id,
+        parse_timestamp(raw.get("timestamp"), now),
+        department,
+        project,
+        agent,
+        metric,
+        _quantity(raw.get("quantity")),
+        _value(raw.get("value_usd")),
+    )
 
 
 def record_outcomes(
-    conn: Connection, outcomes: Sequence[Outcome], zone: object, *, source: str = "",
+    conn: Connection,
+    outcomes: Sequence[Outcome],
+    zone: object,
+    *,
+    source: str = "",
     now: datetime | None = None,
 ) -> set[str]:
     """Insert the outcomes whose id is new; returns the ids inserted."""
@@ -151,17 +177,31 @@ def record_outcomes(
     ids = list(unique)
     existing: set[str] = set()
     for start in range(0, len(ids), 900):
-        existing.update(conn.execute(select(t.c.id).where(t.c.id.in_(ids[start:start + 900])))
-                        .scalars())
+        existing.update(
+            conn.execute(select(t.c.id).where(t.c.id.in_(ids[start : start + 900]))).scalars()
+        )
     created = to_us(now or datetime.now(UTC))
     fresh = [o for i, o in unique.items() if i not in existing]
     if fresh:
-        conn.execute(t.insert(), [{
-            "id": o.id, "ts_us": to_us(o.timestamp),
-            "day": o.timestamp.astimezone(zone).date().isoformat(),  # type: ignore[arg-type]
-            "department": o.department, "project": o.project, "agent": o.agent,
-            "metric": o.metric, "quantity_milli": o.quantity_milli, "value_nanos": o.value_nanos,
-            "source": source, "created_us": created} for o in fresh])
+        conn.execute(
+            t.insert(),
+            [
+                {
+                    "id": o.id,
+                    "ts_us": to_us(o.timestamp),
+                    "day": o.timestamp.astimezone(zone).date().isoformat(),  # type: ignore[arg-type]
+                    "department": o.department,
+                    "project": o.project,
+                    "agent": o.agent,
+                    "metric": o.metric,
+                    "quantity_milli": o.quantity_milli,
+                    "value_nanos": o.value_nanos,
+                    "source": source,
+                    "created_us": created,
+                }
+                for o in fresh
+            ],
+        )
     return {o.id for o in fresh}
 
 
@@ -173,8 +213,12 @@ class OutcomeReport:
     errors: list[tuple[int, str]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
-        return {"read": self.read, "imported": self.imported, "duplicates": self.duplicates,
-                "errors": [{"line": n, "error": m} for n, m in self.errors]}
+        return {
+            "read": self.read,
+            "imported": self.imported,
+            "duplicates": self.duplicates,
+            "errors": [{"line": n, "error": m} for n, m in self.errors],
+        }
 
 
 def loads(data: bytes | str) -> object:
@@ -226,8 +270,13 @@ def rows_of(path: Path) -> Iterator[RawRow]:
 
 
 def import_outcomes(
-    rows: Iterable[RawRow], store: Store, *, source: str = "import", batch_size: int = 5_000,
-    now: datetime | None = None, progress: Callable[[int], None] | None = None,
+    rows: Iterable[RawRow],
+    store: Store,
+    *,
+    source: str = "import",
+    batch_size: int = 5_000,
+    now: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> OutcomeReport:
     """Validate and record outcomes; bad rows are reported by line, the rest are written."""
     report = OutcomeReport()

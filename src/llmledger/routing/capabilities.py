@@ -23,8 +23,16 @@ class Capabilities:
     context_tokens: int
 
 
-def _caps(provider: str, context: int, *, tools: bool = True, json_schema: bool = True,
-          vision: bool = True, audio: bool = False, reasoning: bool = False) -> Capabilities:
+def _caps(
+    provider: str,
+    context: int,
+    *,
+    tools: bool = True,
+    json_schema: bool = True,
+    vision: bool = True,
+    audio: bool = False,
+    reasoning: bool = False,
+) -> Capabilities:
     return Capabilities(provider, tools, json_schema, vision, audio, reasoning, context)
 
 
@@ -86,7 +94,7 @@ def capabilities(model: str) -> Capabilities | None:
     name = model.strip().lower().removeprefix("models/")
     name = _REGION.sub("", name.rsplit("/", 1)[-1])
     for prefix, caps in _ORDERED:
-        rest = name[len(prefix):]
+        rest = name[len(prefix) :]
         if name.startswith(prefix) and not (rest and rest[0].isalpha()):
             return caps
     return None

@@ -26,8 +26,17 @@ from llmledger.routing.rules import RoutingRule, RoutingSettings, effective_mode
 from llmledger.routing.scorer import Score, score
 
 #: Operations whose request is a conversation a smaller model can answer.
-ROUTABLE = frozenset({"chat.completions", "responses", "messages", "generateContent",
-                      "streamGenerateContent", "Converse", "ConverseStream"})
+ROUTABLE = frozenset(
+    {
+        "chat.completions",
+        "responses",
+        "messages",
+        "generateContent",
+        "streamGenerateContent",
+        "Converse",
+        "ConverseStream",
+    }
+)
 _SPECIFICITY = {"agent": 0, "key": 1, "project": 2, "department": 3, "org": 4}
 
 
@@ -50,8 +59,12 @@ class RouteDecision:
 
     def record(self) -> dict[str, object]:
         """The decision as recorded in the event's ``detail`` under ``routing``."""
-        out: dict[str, object] = {"mode": self.mode, "rule": self.rule,
-                                  "from": self.from_model, "to": self.to_model}
+        out: dict[str, object] = {
+            "mode": self.mode,
+            "rule": self.rule,
+            "from": self.from_model,
+            "to": self.to_model,
+        }
         if self.score is not None:
             out["score"] = self.score.value
             out["tier"] = self.score.tier
@@ -81,20 +94,28 @@ class Router:
     def __init__(self, settings: RoutingSettings, zone: ZoneInfo) -> None:
         self.settings = settings
         self.zone = zone
-        live = [r for r in settings.rules
-                if effective_mode(settings.mode, r.mode) != "off"]
+        live = [r for r in settings.rules if effective_mode(settings.mode, r.mode) != "off"]
         live.sort(key=lambda r: _SPECIFICITY[r.scope.partition(":")[0]])
         self.rules: tuple[RoutingRule, ...] = tuple(live)
         self.uses_budget_fill = any(r.when.budget_fill_above is not None for r in live)
 
     def candidates(self, model: str, who: Attribution) -> list[RoutingRule]:
-        return [r for r in self.rules
-                if (r.from_model == model or fnmatchcase(model, r.from_model))
-                and _in_scope(r.scope, who)]
+        return [
+            r
+            for r in self.rules
+            if (r.from_model == model or fnmatchcase(model, r.from_model))
+            and _in_scope(r.scope, who)
+        ]
 
     def decide(
-        self, provider: str, info: RequestInfo, body: bytes, headers: Mapping[str, str],
-        who: Attribution, now: datetime, allows_model: Callable[[str], bool],
+        self,
+        provider: str,
+        info: RequestInfo,
+        body: bytes,
+        headers: Mapping[str, str],
+        who: Attribution,
+        now: datetime,
+        allows_model: Callable[[str], bool],
         fill: Decimal | None = None,
     ) -> RouteDecision | None:
         if not self.rules or info.operation not in ROUTABLE:
@@ -115,12 +136,25 @@ class Router:
         chars = info.features.get("prompt_chars")
         prompt_chars = chars if isinstance(chars, int) else text.prompt_chars
         needs = read_needs(parsed, info, prompt_chars)
-        rated = score(text, tools=needs.tools is not None, json_schema=needs.json_schema,
-                      reasoning=needs.reasoning)
+        rated = score(
+            text,
+            tools=needs.tools is not None,
+            json_schema=needs.json_schema,
+            reasoning=needs.reasoning,
+        )
         skipped: RouteDecision | None = None
         for rule in rules:
-            why = self._conditions(rule, rated, prompt_chars, needs.tools, needs.images,
-                                   needs.audio, headers, now, fill)
+            why = self._conditions(
+                rule,
+                rated,
+                prompt_chars,
+                needs.tools,
+                needs.images,
+                needs.audio,
+                headers,
+                now,
+                fill,
+            )
             if why[0] == "no":
                 skipped = skipped or self._skip(rule, info, rated, why[1])
                 continue
@@ -131,9 +165,11 @@ class Router:
             if _excluded(rule, who):
                 refusal = f"agent {who.agent!r} is excluded"
             elif to_provider != provider:
-                refusal = ("cross-provider routing is not allowed by the rule"
-                           if not rule.allow_cross_provider
-                           else "cross-provider translation is not available")
+                refusal = (
+                    "cross-provider routing is not allowed by the rule"
+                    if not rule.allow_cross_provider
+                    else "cross-provider translation is not available"
+                )
             elif caps is None:
                 refusal = f"capabilities of {target!r} are unknown"
             elif not allows_model(target):
@@ -144,14 +180,29 @@ class Router:
                 skipped = skipped or self._skip(rule, info, rated, refusal)
                 continue
             mode = effective_mode(self.settings.mode, rule.mode)
-            return RouteDecision(mode, rule.name, info.model, target, to_provider, rated,
-                                 tuple(why[1:]) or ("the rule has no conditions",), parsed)
+            return RouteDecision(
+                mode,
+                rule.name,
+                info.model,
+                target,
+                to_provider,
+                rated,
+                tuple(why[1:]) or ("the rule has no conditions",),
+                parsed,
+            )
         return skipped
 
     def _conditions(
-        self, rule: RoutingRule, rated: Score, prompt_chars: int,
-        tools: tuple[str, ...] | None, images: bool, audio: bool,
-        headers: Mapping[str, str], now: datetime, fill: Decimal | None,
+        self,
+        rule: RoutingRule,
+        rated: Score,
+        prompt_chars: int,
+        tools: tuple[str, ...] | None,
+        images: bool,
+        audio: bool,
+        headers: Mapping[str, str],
+        now: datetime,
+        fill: Decimal | None,
     ) -> tuple[str, ...]:
         """("yes", reasons...) when every condition holds, else ("no", the first failing)."""
         when = rule.when
@@ -192,6 +243,5 @@ class Router:
         return tuple(held)
 
     @staticmethod
-    def _skip(rule: RoutingRule, info: RequestInfo, rated: Score | None,
-              why: str) -> RouteDecision:
+    def _skip(rule: RoutingRule, info: RequestInfo, rated: Score | None, why: str) -> RouteDecision:
         return RouteDecision("skipped", rule.name, info.model, rule.to_model, "", rated, (why,))

@@ -32,9 +32,11 @@ class BudgetFill:
         if not limited:
             return None
         now = time.monotonic()
-        stale = [h for h in limited
-                 if now - self._used.get((h.budget_id, h.period_start_us), (-1e9, 0))[0]
-                 > KEEP_SECONDS]
+        stale = [
+            h
+            for h in limited
+            if now - self._used.get((h.budget_id, h.period_start_us), (-1e9, 0))[0] > KEEP_SECONDS
+        ]
         if stale:
             fresh = await asyncio.to_thread(self._read, stale)
             for key, used in fresh.items():
@@ -51,7 +53,8 @@ class BudgetFill:
         keys = [(h.budget_id, h.period_start_us) for h in holds]
         with self.store.read() as conn:
             rows = conn.execute(
-                select(t.c.budget_id, t.c.period_start_us, t.c.spent_nanos, t.c.reserved_nanos)
-                .where(tuple_(t.c.budget_id, t.c.period_start_us).in_(keys))
+                select(
+                    t.c.budget_id, t.c.period_start_us, t.c.spent_nanos, t.c.reserved_nanos
+                ).where(tuple_(t.c.budget_id, t.c.period_start_us).in_(keys))
             ).all()
         return {(r[0], r[1]): int(r[2]) + int(r[3]) for r in rows}

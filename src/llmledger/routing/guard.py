@@ -19,6 +19,8 @@ def missing(needs: Needs, caps: Capabilities, target: str) -> str | None:
     if needs.reasoning and not caps.reasoning:
         return f"{target} does not support reasoning"
     if needs.context_tokens > caps.context_tokens:
-        return f"{target} has a {caps.context_tokens}-token window; the call needs about " \
-               f"{needs.context_tokens}"
+        return (
+            f"{target} has a {caps.context_tokens}-token window; the call needs about "
+            f"{needs.context_tokens}"
+        )
     return None

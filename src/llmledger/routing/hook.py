@@ -38,8 +38,14 @@ class RoutingHook:
         return bool(self.router.rules)
 
     async def decide(
-        self, provider: str, info: RequestInfo, body: bytes, headers: Mapping[str, str],
-        who: Attribution, now: datetime, allows_model: Callable[[str], bool],
+        self,
+        provider: str,
+        info: RequestInfo,
+        body: bytes,
+        headers: Mapping[str, str],
+        who: Attribution,
+        now: datetime,
+        allows_model: Callable[[str], bool],
     ) -> RouteDecision | None:
         router = self.router
         level = None
@@ -50,7 +56,10 @@ class RoutingHook:
 
 
 def account(
-    catalog: PriceCatalog, event: UsageEvent, info: RequestInfo, decision: RouteDecision,
+    catalog: PriceCatalog,
+    event: UsageEvent,
+    info: RequestInfo,
+    decision: RouteDecision,
     fallback: str | None = None,
 ) -> None:
     """Record `decision` on a settled `event`: the requested model's cost of the same usage
@@ -59,16 +68,18 @@ def account(
     if decision.mode == "enforce" and fallback is None:
         requested = 0
         if event.usage:
-            requested = catalog.quote(event.usage, event.provider, decision.from_model,
-                                      event.ts, info.attributes).total_nanos
+            requested = catalog.quote(
+                event.usage, event.provider, decision.from_model, event.ts, info.attributes
+            ).total_nanos
         event.model_requested = decision.from_model
         event.routed_from = decision.from_model
         event.requested_cost_nanos = requested
         record["requested_cost_nanos"] = requested
         record["saved_nanos"] = requested - event.cost_nanos
     elif decision.mode == "shadow" and event.usage and 200 <= (event.http_status or 0) < 300:
-        quote = catalog.quote(event.usage, event.provider, decision.to_model, event.ts,
-                              info.attributes)
+        quote = catalog.quote(
+            event.usage, event.provider, decision.to_model, event.ts, info.attributes
+        )
         if not quote.unpriced:
             record["would_cost_nanos"] = quote.total_nanos
             record["saved_nanos"] = event.cost_nanos - quote.total_nanos
@@ -90,8 +101,9 @@ class RoutedCall:
 
     def falling_back(self, why: str) -> RoutedCall:
         """The retry at the requested model after the routed call failed."""
-        return replace(self, decision=replace(self.decision, mode="fallback", why=(why,)),
-                       fallback=why)
+        return replace(
+            self, decision=replace(self.decision, mode="fallback", why=(why,)), fallback=why
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +115,18 @@ class Plan:
 
 
 async def plan(
-    hook: RoutingHook, adapter: ProviderAdapter, provider: str, method: str, subpath: str,
-    wire_subpath: str, headers: Mapping[str, str], body: bytes, info: RequestInfo,
-    who: Attribution, now: datetime, allows_model: Callable[[str], bool],
+    hook: RoutingHook,
+    adapter: ProviderAdapter,
+    provider: str,
+    method: str,
+    subpath: str,
+    wire_subpath: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    info: RequestInfo,
+    who: Attribution,
+    now: datetime,
+    allows_model: Callable[[str], bool],
 ) -> Plan:
     """What to send: the caller's request, or (enforced) the same request at the target."""
     unchanged = Plan(None, info, body, wire_subpath)
@@ -115,8 +136,9 @@ async def plan(
     routed = RoutedCall(decision, info, body, wire_subpath, who)
     if not decision.routes or decision.body is None:
         return Plan(routed, info, body, wire_subpath)
-    target = rewrite(provider, decision.body, body, subpath, wire_subpath,
-                     decision.from_model, decision.to_model)
+    target = rewrite(
+        provider, decision.body, body, subpath, wire_subpath, decision.from_model, decision.to_model
+    )
     try:
         if target is None:
             raise RequestError(400, "invalid_request_error", "the model could not be replaced")

@@ -12,11 +12,39 @@ from dataclasses import dataclass
 from llmledger.providers.base import RequestInfo
 
 #: Keys whose strings are prompt text (others hold ids, media data, URLs, roles...).
-_TEXT_KEYS = frozenset({"content", "text", "input", "instructions", "system", "parts",
-                        "messages", "contents", "systemInstruction", "system_instruction"})
-_SKIP_KEYS = frozenset({"image_url", "input_audio", "source", "inlineData", "inline_data",
-                        "fileData", "file_data", "image", "document", "audio", "video",
-                        "cache_control", "id", "tool_use_id", "tool_call_id"})
+_TEXT_KEYS = frozenset(
+    {
+        "content",
+        "text",
+        "input",
+        "instructions",
+        "system",
+        "parts",
+        "messages",
+        "contents",
+        "systemInstruction",
+        "system_instruction",
+    }
+)
+_SKIP_KEYS = frozenset(
+    {
+        "image_url",
+        "input_audio",
+        "source",
+        "inlineData",
+        "inline_data",
+        "fileData",
+        "file_data",
+        "image",
+        "document",
+        "audio",
+        "video",
+        "cache_control",
+        "id",
+        "tool_use_id",
+        "tool_call_id",
+    }
+)
 #: Most characters of the last user turn the scorer reads (head and tail).
 SCAN_CHARS = 12_000
 _REASONING_KEYS = ("reasoning_effort", "reasoning")
@@ -73,8 +101,9 @@ def _turns(body: dict[str, object]) -> list[object]:
 
 def read_text(body: dict[str, object]) -> RequestText:
     turns = _turns(body)
-    system_parts = [body.get(k) for k in ("system", "instructions", "systemInstruction",
-                                          "system_instruction")]
+    system_parts = [
+        body.get(k) for k in ("system", "instructions", "systemInstruction", "system_instruction")
+    ]
     last_user: object = body.get("input") if isinstance(body.get("input"), str) else None
     prompt_chars = 0
     for turn in turns:

@@ -21,8 +21,13 @@ class RoutedRequest:
 
 
 def rewrite(
-    provider: str, parsed: dict[str, object], body: bytes, subpath: str, wire_subpath: str,
-    from_model: str, to_model: str,
+    provider: str,
+    parsed: dict[str, object],
+    body: bytes,
+    subpath: str,
+    wire_subpath: str,
+    from_model: str,
+    to_model: str,
 ) -> RoutedRequest | None:
     """The request sent to `to_model`, or None when the model cannot be found to replace."""
     if provider in ("openai", "anthropic"):

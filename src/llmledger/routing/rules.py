@@ -37,7 +37,9 @@ def parse_hours(text: str) -> tuple[int, int]:
 
 class RuleConditions(_Section):
     max_complexity: float | None = Field(
-        None, ge=0, le=1,
+        None,
+        ge=0,
+        le=1,
         description="Route only when the request's complexity score (0-1) is below this.",
     )
     max_prompt_chars: int | None = Field(
@@ -53,10 +55,12 @@ class RuleConditions(_Section):
         None, description="Route only when the task-tag header is one of these values."
     )
     hours: str | None = Field(
-        None, description="Route only in these hours, organisation time (e.g. \"9-17\", \"22-6\")."
+        None, description='Route only in these hours, organisation time (e.g. "9-17", "22-6").'
     )
     budget_fill_above: Decimal | None = Field(
-        None, ge=0, le=1,
+        None,
+        ge=0,
+        le=1,
         description="Route only when a budget over the caller is filled above this fraction "
         "(a budget-aware downgrade instead of a block).",
     )
@@ -72,7 +76,8 @@ class RuleConditions(_Section):
 class RoutingRule(_Section):
     name: str = Field(description="Name of the rule, recorded on every event it decides.")
     scope: str = Field(
-        "org", description="Calls the rule applies to: org, department:D, project:D/P, "
+        "org",
+        description="Calls the rule applies to: org, department:D, project:D/P, "
         "agent:D/P/A or key:ID.",
     )
     from_model: str = Field(
@@ -104,11 +109,12 @@ class RoutingRule(_Section):
 
 class RoutingSettings(_Section):
     mode: Mode = Field(
-        "enforce", description="Most any rule may do: off disables routing, shadow turns "
+        "enforce",
+        description="Most any rule may do: off disables routing, shadow turns "
         "every enforce rule into shadow, enforce lets each rule's own mode stand.",
     )
     opt_out_header: str = Field(
-        "x-route", description="Request header that, set to \"off\", exempts the call."
+        "x-route", description='Request header that, set to "off", exempts the call.'
     )
     task_tag_header: str = Field(
         "x-task", description="Request header carrying the caller's task tag."

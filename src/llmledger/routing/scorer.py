@@ -20,8 +20,11 @@ from llmledger.routing.request import RequestText
 SIMPLE_BELOW = 0.25
 COMPLEX_FROM = 0.45
 
-_CODE_LINE = re.compile(r"^\s*(?:def|class|function|import|from \S+ import|public|private|func|"
-                        r"fn|select|#include|const|let|var)\b|[;{}]\s*$", re.MULTILINE)
+_CODE_LINE = re.compile(
+    r"^\s*(?:def|class|function|import|from \S+ import|public|private|func|"
+    r"fn|select|#include|const|let|var)\b|[;{}]\s*$",
+    re.MULTILINE,
+)
 _LIST_LINE = re.compile(r"^\s*(?:\d+[.)]|[-*\u2022])\s+\S", re.MULTILINE)
 _SIMPLE = re.compile(
     r"^\s*(?:what(?:'s| is| are| was| does| time)|who(?:'s| is| was| wrote| painted| discovered)|"
@@ -30,7 +33,8 @@ _SIMPLE = re.compile(
     r"catchy|polite)|fix (?:the )?(?:typo|grammar|spelling)|capitali[sz]e|name (?:three|\d+)|"
     r"(?:re)?write this (?:sentence|line|email subject|title)|classify|is it|is this|is (?:a|\d+)|"
     r"summari[sz]e (?:this|the following) in (?:one|a single|\d+) (?:sentence|line|word)|"
-    r"extract|tl;?dr|rephrase|correct|turn this into|and (?:of|to|an?|when)|another)\b")
+    r"extract|tl;?dr|rephrase|correct|turn this into|and (?:of|to|an?|when)|another)\b"
+)
 
 #: Category, weight of the first hit, weight of each further hit, most hits, reason.
 _WEIGHTS = (
@@ -63,8 +67,9 @@ def tier_of(value: float) -> str:
     return "medium" if value < COMPLEX_FROM else "complex"
 
 
-def score(text: RequestText, *, tools: bool = False, json_schema: bool = False,
-          reasoning: bool = False) -> Score:
+def score(
+    text: RequestText, *, tools: bool = False, json_schema: bool = False, reasoning: bool = False
+) -> Score:
     """The complexity of one request, with the reasons that made it."""
     task = text.last_user
     points = 0.0

@@ -19,8 +19,11 @@ TOOL_STREAM = recording("anthropic", "message_stream_tool.sse")
 
 
 def request(**extra: object) -> dict[str, object]:
-    return {"model": "claude-sonnet-4-5", "max_tokens": 1024,
-            "messages": [{"role": "user", "content": "Hello, Claude"}]} | extra
+    return {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 1024,
+        "messages": [{"role": "user", "content": "Hello, Claude"}],
+    } | extra
 
 
 def read(body: object, path: str = "v1/messages") -> RequestInfo:
@@ -37,11 +40,15 @@ def test_messages_request() -> None:
 
 
 def test_images_tools_cache_and_server_tools() -> None:
-    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png",
-                                         "data": "A" * 9000}}
+    image = {
+        "type": "image",
+        "source": {"type": "base64", "media_type": "image/png", "data": "A" * 9000},
+    }
     text = {"type": "text", "text": "Describe", "cache_control": {"type": "ephemeral"}}
-    tools = [{"name": "get_weather", "input_schema": {"type": "object"}},
-             {"type": "web_search_20250305", "name": "web_search"}]
+    tools = [
+        {"name": "get_weather", "input_schema": {"type": "object"}},
+        {"type": "web_search_20250305", "name": "web_search"},
+    ]
     info = read(request(messages=[{"role": "user", "content": [image, text]}], tools=tools))
     bound = info.input_upper_bound
     assert bound[UsageType.INPUT_IMAGES] == 1
@@ -78,10 +85,16 @@ def test_malformed_requests(body: bytes, needle: str) -> None:
     ("name", "usage"),
     [
         ("message", Usage.of(input_tokens=12, output_tokens=12)),
-        ("message_cached", Usage.of(input_tokens=21, cache_write_tokens=188086,
-                                    output_tokens=393)),
-        ("message_cache_read", Usage.of(input_tokens=50, cache_write_tokens=248,
-                                        cached_input_tokens=188086, output_tokens=503)),
+        ("message_cached", Usage.of(input_tokens=21, cache_write_tokens=188086, output_tokens=393)),
+        (
+            "message_cache_read",
+            Usage.of(
+                input_tokens=50,
+                cache_write_tokens=248,
+                cached_input_tokens=188086,
+                output_tokens=503,
+            ),
+        ),
     ],
 )
 def test_recorded_usage(name: str, usage: Usage) -> None:
@@ -90,8 +103,9 @@ def test_recorded_usage(name: str, usage: Usage) -> None:
 
 
 def meter(chunks: list[bytes], cut_off: bool = False) -> tuple[bytes, Metered]:
-    info = RequestInfo("messages", "claude-sonnet-4-5", True, 1024, Usage(),
-                       features={"prompt_chars": 40})
+    info = RequestInfo(
+        "messages", "claude-sonnet-4-5", True, 1024, Usage(), features={"prompt_chars": 40}
+    )
     stream = ADAPTER.stream_meter(info, {})
     out = b"".join(stream.feed(c) for c in chunks)
     return out, stream.finish(cut_off=cut_off)
@@ -128,10 +142,13 @@ def test_stream_cut_before_message_start_estimates_everything() -> None:
 
 
 def test_message_delta_with_cumulative_input_fields() -> None:
-    delta = (b'event: message_delta\ndata: {"type":"message_delta","delta":{},"usage":'
-             b'{"input_tokens":30,"cache_read_input_tokens":100,"output_tokens":20}}\n\n')
-    body = STREAM.replace(STREAM[STREAM.index(b"event: message_delta"):
-                                 STREAM.index(b"event: message_stop")], delta)
+    delta = (
+        b'event: message_delta\ndata: {"type":"message_delta","delta":{},"usage":'
+        b'{"input_tokens":30,"cache_read_input_tokens":100,"output_tokens":20}}\n\n'
+    )
+    body = STREAM.replace(
+        STREAM[STREAM.index(b"event: message_delta") : STREAM.index(b"event: message_stop")], delta
+    )
     _, metered = meter([body])
     assert metered.usage == Usage.of(input_tokens=30, cached_input_tokens=100, output_tokens=20)
 
@@ -139,8 +156,10 @@ def test_message_delta_with_cumulative_input_fields() -> None:
 def test_error_body_is_anthropics_format() -> None:
     body, content_type = ADAPTER.error_body(429, "budget_exceeded", "over budget")
     assert content_type == "application/json"
-    assert json.loads(body) == {"type": "error",
-                                "error": {"type": "budget_exceeded", "message": "over budget"}}
+    assert json.loads(body) == {
+        "type": "error",
+        "error": {"type": "budget_exceeded", "message": "over budget"},
+    }
 
 
 def test_client_key_and_upstream_headers() -> None:
@@ -148,16 +167,28 @@ def test_client_key_and_upstream_headers() -> None:
     assert ADAPTER.client_key({"Authorization": "Bearer vk-2"}, {}) == "vk-2"
     assert ADAPTER.client_key({}, {}) is None
     incoming = {
-        "Authorization": "Bearer vk-2", "X-Api-Key": "vk-1", "Host": "gw", "Cookie": "a=b",
-        "Content-Length": "10", "Connection": "keep-alive, X-Custom", "X-Custom": "1",
-        "X-LLMLedger-Key": "k", "X-Department": "eng", "X-Project": "p", "X-Agent": "a",
-        "X-End-User": "u", "anthropic-version": "2023-06-01",
-        "anthropic-beta": "prompt-caching-2024-07-31", "Content-Type": "application/json",
+        "Authorization": "Bearer vk-2",
+        "X-Api-Key": "vk-1",
+        "Host": "gw",
+        "Cookie": "a=b",
+        "Content-Length": "10",
+        "Connection": "keep-alive, X-Custom",
+        "X-Custom": "1",
+        "X-LLMLedger-Key": "k",
+        "X-Department": "eng",
+        "X-Project": "p",
+        "X-Agent": "a",
+        "X-End-User": "u",
+        "anthropic-version": "2023-06-01",
+        "anthropic-beta": "prompt-caching-2024-07-31",
+        "Content-Type": "application/json",
         "User-Agent": "claude-cli/2.0",
     }
     assert ADAPTER.upstream_headers(incoming, "sk-ant-real") == {
-        "anthropic-version": "2023-06-01", "anthropic-beta": "prompt-caching-2024-07-31",
-        "content-type": "application/json", "user-agent": "claude-cli/2.0",
+        "anthropic-version": "2023-06-01",
+        "anthropic-beta": "prompt-caching-2024-07-31",
+        "content-type": "application/json",
+        "user-agent": "claude-cli/2.0",
         "x-api-key": "sk-ant-real",
     }
     assert ADAPTER.upstream_headers({}, "k")["anthropic-version"] == "2023-06-01"

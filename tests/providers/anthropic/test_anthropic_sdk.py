@@ -16,8 +16,9 @@ def client(fake: FakeAnthropic, key: str | None = None) -> AsyncAnthropic:
 
 async def test_message(fake_anthropic: FakeAnthropic) -> None:
     async with client(fake_anthropic) as sdk:
-        message = await sdk.messages.create(model="claude-sonnet-4-5", max_tokens=64,
-                                            messages=HELLO)
+        message = await sdk.messages.create(
+            model="claude-sonnet-4-5", max_tokens=64, messages=HELLO
+        )
     assert message.content[0].type == "text"
     assert message.usage.input_tokens == 12 and message.usage.output_tokens == 12
     sent = fake_anthropic.last
@@ -27,8 +28,9 @@ async def test_message(fake_anthropic: FakeAnthropic) -> None:
 
 async def test_stream(fake_anthropic: FakeAnthropic) -> None:
     async with client(fake_anthropic) as sdk:
-        async with sdk.messages.stream(model="claude-sonnet-4-5", max_tokens=64,
-                                       messages=HELLO) as stream:
+        async with sdk.messages.stream(
+            model="claude-sonnet-4-5", max_tokens=64, messages=HELLO
+        ) as stream:
             text = "".join([t async for t in stream.text_stream])
             final = await stream.get_final_message()
     assert text == "Hello! How can I help you today?"
@@ -38,8 +40,9 @@ async def test_stream(fake_anthropic: FakeAnthropic) -> None:
 async def test_tool_stream_and_count_tokens(fake_anthropic: FakeAnthropic) -> None:
     fake_anthropic.use("ok", stream_recording="message_stream_tool.sse")
     async with client(fake_anthropic) as sdk:
-        async with sdk.messages.stream(model="claude-sonnet-4-5", max_tokens=2048,
-                                       messages=HELLO) as stream:
+        async with sdk.messages.stream(
+            model="claude-sonnet-4-5", max_tokens=2048, messages=HELLO
+        ) as stream:
             final = await stream.get_final_message()
         counted = await sdk.messages.count_tokens(model="claude-sonnet-4-5", messages=HELLO)
     tool = final.content[1]
@@ -57,8 +60,11 @@ async def test_the_fake_rejects_the_virtual_key(fake_anthropic: FakeAnthropic) -
 
 @pytest.mark.parametrize(
     ("scenario", "error"),
-    [("429", anthropic.RateLimitError), ("529", anthropic.InternalServerError),
-     ("500", anthropic.InternalServerError)],
+    [
+        ("429", anthropic.RateLimitError),
+        ("529", anthropic.InternalServerError),
+        ("500", anthropic.InternalServerError),
+    ],
 )
 async def test_errors(
     fake_anthropic: FakeAnthropic, scenario: str, error: type[anthropic.APIStatusError]
@@ -76,7 +82,8 @@ async def test_cut_stream_fails_in_the_sdk(fake_anthropic: FakeAnthropic) -> Non
     fake_anthropic.use("cut")
     async with client(fake_anthropic) as sdk:
         with pytest.raises(anthropic.APIError):
-            async with sdk.messages.stream(model="claude-sonnet-4-5", max_tokens=8,
-                                           messages=HELLO) as stream:
+            async with sdk.messages.stream(
+                model="claude-sonnet-4-5", max_tokens=8, messages=HELLO
+            ) as stream:
                 async for _ in stream:
                     pass

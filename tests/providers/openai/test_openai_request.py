@@ -30,8 +30,12 @@ def test_chat_reads_model_cap_and_a_bound_above_the_text() -> None:
     assert info.max_output_tokens == 200  # per choice, times n
     assert info.input_upper_bound[UsageType.INPUT_TOKENS] >= len("Hello there")
     assert info.features == {
-        "has_tools": False, "has_images": False, "has_audio": False, "json_schema": False,
-        "message_count": 1, "prompt_chars": len("Hello there"),
+        "has_tools": False,
+        "has_images": False,
+        "has_audio": False,
+        "json_schema": False,
+        "message_count": 1,
+        "prompt_chars": len("Hello there"),
     }
     assert read("chat/completions", chat(max_tokens=7)).max_output_tokens == 7
     assert read("chat/completions", chat()).max_output_tokens is None
@@ -45,8 +49,10 @@ def test_chat_counts_images_tools_and_json_schema() -> None:
     ]
     tool = {"type": "function", "function": {"name": "get_weather", "parameters": {}}}
     schema = {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}
-    info = read("chat/completions", chat(messages=[{"role": "user", "content": parts}],
-                                         tools=[tool], response_format=schema))
+    info = read(
+        "chat/completions",
+        chat(messages=[{"role": "user", "content": parts}], tools=[tool], response_format=schema),
+    )
     assert info.input_upper_bound[UsageType.INPUT_IMAGES] == 2
     # The image data is not counted as text, but each image has a generous token bound.
     assert info.input_upper_bound[UsageType.INPUT_TOKENS] < 5000 + 2 * 6000 + 200
@@ -66,15 +72,24 @@ def test_include_usage_already_asked_is_left_alone() -> None:
     raw = json.dumps(chat(stream=True, stream_options={"include_usage": True})).encode()
     info = ADAPTER.read_request("POST", "/chat/completions", JSON, raw)
     assert not info.strip_usage_chunk and info.body == raw
-    explicit_false = read("chat/completions", chat(stream=True,
-                                                   stream_options={"include_usage": False}))
+    explicit_false = read(
+        "chat/completions", chat(stream=True, stream_options={"include_usage": False})
+    )
     assert explicit_false.strip_usage_chunk
     assert json.loads(explicit_false.body)["stream_options"]["include_usage"] is True
 
 
 def test_responses_request() -> None:
-    info = read("responses", {"model": "o3", "input": "Tell me a story", "stream": True,
-                              "max_output_tokens": 500, "instructions": "Be brief"})
+    info = read(
+        "responses",
+        {
+            "model": "o3",
+            "input": "Tell me a story",
+            "stream": True,
+            "max_output_tokens": 500,
+            "instructions": "Be brief",
+        },
+    )
     assert (info.operation, info.stream, info.max_output_tokens) == ("responses", True, 500)
     assert info.input_upper_bound[UsageType.INPUT_TOKENS] >= len("Tell me a storyBe brief")
     assert not info.strip_usage_chunk and "input_bound" not in info.attributes
@@ -90,8 +105,10 @@ def test_embeddings_bound_counts_strings_and_token_ids() -> None:
 
 
 def test_image_generation_attributes() -> None:
-    info = read("images/generations", {"model": "dall-e-3", "prompt": "an otter", "n": 2,
-                                       "size": "1024x1792", "quality": "hd"})
+    info = read(
+        "images/generations",
+        {"model": "dall-e-3", "prompt": "an otter", "n": 2, "size": "1024x1792", "quality": "hd"},
+    )
     assert info.attributes == {"n": "2", "size": "1024x1792", "quality": "hd"}
     assert info.input_upper_bound[UsageType.IMAGES] == 2
     gpt = read("images/generations", {"model": "gpt-image-1", "prompt": "x"})
@@ -104,12 +121,17 @@ def multipart(
     boundary = "----llmledgerBoundary7MA4YWxk"
     out = io.BytesIO()
     for name, value in fields.items():
-        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
-                  f"{value}\r\n".encode())
+        out.write(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+            f"{value}\r\n".encode()
+        )
     for name, (filename, data) in files.items():
-        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
-                  f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
-                  .encode() + data + b"\r\n")
+        out.write(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+            f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
+            + data
+            + b"\r\n"
+        )
     out.write(f"--{boundary}--\r\n".encode())
     return {"Content-Type": f"multipart/form-data; boundary={boundary}"}, out.getvalue()
 
@@ -125,8 +147,9 @@ def wav_bytes(seconds: float, rate: int = 16_000) -> bytes:
 
 
 def test_transcription_measures_a_wav_upload() -> None:
-    headers, body = multipart({"model": "whisper-1", "response_format": "text"},
-                              {"file": ("speech.wav", wav_bytes(2.5))})
+    headers, body = multipart(
+        {"model": "whisper-1", "response_format": "text"}, {"file": ("speech.wav", wav_bytes(2.5))}
+    )
     info = ADAPTER.read_request("POST", "audio/transcriptions", headers, body)
     assert info.operation == "audio.transcriptions" and info.model == "whisper-1"
     assert info.attributes["audio_seconds"] == "2.500"
@@ -144,8 +167,10 @@ def test_transcription_of_compressed_audio_is_estimated() -> None:
 
 
 def test_image_edit_counts_uploaded_images() -> None:
-    headers, body = multipart({"model": "gpt-image-1", "prompt": "add a hat", "n": "1"},
-                              {"image[]": ("a.png", b"\x89PNG" * 10)})
+    headers, body = multipart(
+        {"model": "gpt-image-1", "prompt": "add a hat", "n": "1"},
+        {"image[]": ("a.png", b"\x89PNG" * 10)},
+    )
     info = ADAPTER.read_request("POST", "images/edits", headers, body)
     assert info.operation == "images.edits"
     assert info.input_upper_bound[UsageType.INPUT_IMAGES] == 1
@@ -173,8 +198,11 @@ def test_models_is_not_billable() -> None:
         ("chat/completions", json.dumps(chat(max_tokens="10")).encode(), "max_tokens"),
         ("chat/completions", json.dumps(chat(stream="yes")).encode(), "stream"),
         ("embeddings", json.dumps({"model": "m"}).encode(), "input"),
-        ("images/generations", json.dumps({"model": "dall-e-3", "n": 0, "prompt": "x"}).encode(),
-         "'n'"),
+        (
+            "images/generations",
+            json.dumps({"model": "dall-e-3", "n": 0, "prompt": "x"}).encode(),
+            "'n'",
+        ),
         ("audio/speech", json.dumps({"model": "tts-1"}).encode(), "input"),
         ("audio/transcriptions", b"not multipart", "multipart"),
     ],

@@ -32,11 +32,12 @@ async def test_chat_stream_with_and_without_usage(fake_openai: FakeOpenAI) -> No
         {"role": "user", "content": "Hi"}
     ]
     async with client(fake_openai) as sdk:
-        stream = await sdk.chat.completions.create(model="gpt-4o", messages=messages,
-                                                   stream=True)
+        stream = await sdk.chat.completions.create(model="gpt-4o", messages=messages, stream=True)
         chunks = [c async for c in stream]
         usage_stream = await sdk.chat.completions.create(
-            model="gpt-4o", messages=messages, stream=True,
+            model="gpt-4o",
+            messages=messages,
+            stream=True,
             stream_options={"include_usage": True},
         )
         with_usage = [c async for c in usage_stream]
@@ -50,8 +51,7 @@ async def test_chat_stream_with_and_without_usage(fake_openai: FakeOpenAI) -> No
 async def test_responses(fake_openai: FakeOpenAI) -> None:
     async with client(fake_openai) as sdk:
         whole = await sdk.responses.create(model="gpt-4o", input="Tell me a story")
-        stream = await sdk.responses.create(model="gpt-4o", input="Tell me a story",
-                                            stream=True)
+        stream = await sdk.responses.create(model="gpt-4o", input="Tell me a story", stream=True)
         events = [e async for e in stream]
     assert whole.output_text.startswith("In a peaceful grove")
     assert events[-1].type == "response.completed"
@@ -92,8 +92,11 @@ async def test_the_fake_rejects_any_other_key(fake_openai: FakeOpenAI) -> None:
 
 @pytest.mark.parametrize(
     ("scenario", "error"),
-    [("429", openai.RateLimitError), ("500", openai.InternalServerError),
-     ("400", openai.BadRequestError)],
+    [
+        ("429", openai.RateLimitError),
+        ("500", openai.InternalServerError),
+        ("400", openai.BadRequestError),
+    ],
 )
 async def test_error_scenarios(
     fake_openai: FakeOpenAI, scenario: str, error: type[openai.APIStatusError]
@@ -109,8 +112,9 @@ async def test_error_scenarios(
 
 async def test_429_once_then_the_answer_with_sdk_retries(fake_openai: FakeOpenAI) -> None:
     fake_openai.use("429_once")
-    async with AsyncOpenAI(base_url=fake_openai.url, api_key=fake_openai.api_key,
-                           max_retries=1, timeout=10) as sdk:
+    async with AsyncOpenAI(
+        base_url=fake_openai.url, api_key=fake_openai.api_key, max_retries=1, timeout=10
+    ) as sdk:
         models = await sdk.models.list()
     assert len(models.data) == 2 and len(fake_openai.requests) == 2
 
@@ -120,18 +124,21 @@ async def test_cut_and_malformed_streams_fail_in_the_sdk(fake_openai: FakeOpenAI
         fake_openai.use("cut")
         with pytest.raises(openai.APIError):
             stream = await sdk.chat.completions.create(
-                model="gpt-4o", messages=[{"role": "user", "content": "Hi"}], stream=True)
+                model="gpt-4o", messages=[{"role": "user", "content": "Hi"}], stream=True
+            )
             async for _ in stream:
                 pass
         fake_openai.use("malformed")
         with pytest.raises(Exception):  # noqa: B017 - json error type depends on the SDK
             await sdk.chat.completions.create(
-                model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+                model="gpt-4o", messages=[{"role": "user", "content": "Hi"}]
+            )
 
 
 async def test_hang_answers_nothing_until_timeout(fake_openai: FakeOpenAI) -> None:
     fake_openai.use("hang")
-    async with AsyncOpenAI(base_url=fake_openai.url, api_key=fake_openai.api_key,
-                           max_retries=0, timeout=0.3) as sdk:
+    async with AsyncOpenAI(
+        base_url=fake_openai.url, api_key=fake_openai.api_key, max_retries=0, timeout=0.3
+    ) as sdk:
         with pytest.raises(openai.APITimeoutError):
             await sdk.models.list()

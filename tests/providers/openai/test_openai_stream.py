@@ -17,8 +17,15 @@ CHAT_USAGE = Usage.of(input_tokens=19, output_tokens=10)
 
 
 def chat_info(strip: bool = True) -> RequestInfo:
-    return RequestInfo("chat.completions", "gpt-4o", True, None, Usage.of(input_tokens=50),
-                       strip_usage_chunk=strip, features={"prompt_chars": 44})
+    return RequestInfo(
+        "chat.completions",
+        "gpt-4o",
+        True,
+        None,
+        Usage.of(input_tokens=50),
+        strip_usage_chunk=strip,
+        features={"prompt_chars": 44},
+    )
 
 
 def meter(info: RequestInfo, chunks: list[bytes], cut_off: bool = False) -> tuple[bytes, Metered]:
@@ -64,8 +71,9 @@ def test_responses_stream_any_split(cuts: list[int]) -> None:
 def test_reasoning_and_cached_tokens_in_a_stream() -> None:
     out, metered = meter(chat_info(), [recording("openai", "chat_stream_reasoning_usage.sse")])
     assert b'"usage"' not in out and out.endswith(b"data: [DONE]\n\n")
-    assert metered.usage == Usage.of(input_tokens=86, cached_input_tokens=1920,
-                                     output_tokens=44, reasoning_tokens=256)
+    assert metered.usage == Usage.of(
+        input_tokens=86, cached_input_tokens=1920, output_tokens=44, reasoning_tokens=256
+    )
 
 
 def test_a_stream_cut_before_the_usage_is_estimated() -> None:
@@ -114,8 +122,14 @@ def test_speech_audio_bytes_pass_untouched() -> None:
 
 
 def test_speech_sse_adds_the_reported_tokens() -> None:
-    request = RequestInfo("audio.speech", "gpt-4o-mini-tts", True, None,
-                          Usage.of(speech_characters=5), attributes={"stream_format": "sse"})
+    request = RequestInfo(
+        "audio.speech",
+        "gpt-4o-mini-tts",
+        True,
+        None,
+        Usage.of(speech_characters=5),
+        attributes={"stream_format": "sse"},
+    )
     body = b'data: {"type":"speech.audio.done","usage":{"input_tokens":3,"output_tokens":80}}\n\n'
     _, metered = meter(request, [body])
     assert metered.usage == Usage.of(speech_characters=5, input_tokens=3, output_audio_tokens=80)

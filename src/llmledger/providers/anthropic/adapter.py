@@ -37,8 +37,12 @@ class AnthropicAdapter:
         usage = obj(message.get("usage")) if message is not None else {}
         model = text(message.get("model")) if message is not None else ""
         if not usage:
-            return Metered(estimate_input(info), model or info.model, estimated=True,
-                           complete=message is not None)
+            return Metered(
+                estimate_input(info),
+                model or info.model,
+                estimated=True,
+                complete=message is not None,
+            )
         return Metered(message_usage(usage), model or info.model)
 
     def stream_meter(self, info: RequestInfo, headers: Mapping[str, str]) -> StreamMeter:

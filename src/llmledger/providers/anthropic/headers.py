@@ -12,15 +12,36 @@ DEFAULT_VERSION = "2023-06-01"
 #: Never forwarded: hop-by-hop headers (RFC 9110 7.6.1), what the HTTP client sets
 #: itself, the caller's credentials and cookies, and the gateway's attribution headers.
 #: ``accept-encoding`` is left to the gateway's client so the meter reads plain bytes.
-DROPPED = frozenset(
-    {
-        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-        "trailer", "trailers", "transfer-encoding", "upgrade", "proxy-connection",
-        "host", "content-length", "accept-encoding",
-        "authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie", "set-cookie",
-        "x-department", "x-project", "x-agent", "x-end-user",
-    }
-) | CLIENT_NETWORK_HEADERS
+DROPPED = (
+    frozenset(
+        {
+            "connection",
+            "keep-alive",
+            "proxy-authenticate",
+            "proxy-authorization",
+            "te",
+            "trailer",
+            "trailers",
+            "transfer-encoding",
+            "upgrade",
+            "proxy-connection",
+            "host",
+            "content-length",
+            "accept-encoding",
+            "authorization",
+            "x-api-key",
+            "api-key",
+            "x-goog-api-key",
+            "cookie",
+            "set-cookie",
+            "x-department",
+            "x-project",
+            "x-agent",
+            "x-end-user",
+        }
+    )
+    | CLIENT_NETWORK_HEADERS
+)
 
 
 def client_key(headers: Mapping[str, str]) -> str | None:

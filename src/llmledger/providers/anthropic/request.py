@@ -92,8 +92,9 @@ def read_request(method: str, path: str, headers: Mapping[str, str], body: bytes
     if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
         raise invalid("messages: Field required (an array of message objects).")
     if route == "messages/count_tokens":
-        return RequestInfo("messages.count_tokens", model, False, None, Usage(),
-                           billable=False, body=body)
+        return RequestInfo(
+            "messages.count_tokens", model, False, None, Usage(), billable=False, body=body
+        )
     max_tokens = request.get("max_tokens")
     if max_tokens is None:
         raise invalid("max_tokens: Field required.")
@@ -120,8 +121,10 @@ def _messages(
         + PER_REQUEST_TOKENS
         + IMAGE_TOKEN_BOUND * prompt.images
     )
-    cached = prompt.cache_control or "cache_control" in request or any(
-        "cache_control" in obj(t) for t in tools
+    cached = (
+        prompt.cache_control
+        or "cache_control" in request
+        or any("cache_control" in obj(t) for t in tools)
     )
     # With cache breakpoints the input may be billed as cache writes, which cost more.
     token_type = UsageType.CACHE_WRITE_TOKENS if cached else UsageType.INPUT_TOKENS

@@ -9,34 +9,37 @@ from llmledger.providers.base import CLIENT_NETWORK_HEADERS
 #: Hop-by-hop headers, headers the HTTP client sets itself, the caller's credentials
 #: and signature, and the gateway's attribution headers never go upstream.
 #: ``accept-encoding`` is dropped so the meter reads what Bedrock sends uncompressed.
-DROPPED = frozenset(
-    {
-        "host",
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "content-length",
-        "accept-encoding",
-        "expect",
-        "cookie",
-        "authorization",
-        "x-amz-date",
-        "x-amz-security-token",
-        "x-amz-content-sha256",
-        "amz-sdk-invocation-id",
-        "amz-sdk-request",
-        "x-department",
-        "x-project",
-        "x-agent",
-        "x-end-user",
-    }
-) | CLIENT_NETWORK_HEADERS
+DROPPED = (
+    frozenset(
+        {
+            "host",
+            "connection",
+            "keep-alive",
+            "proxy-authenticate",
+            "proxy-authorization",
+            "proxy-connection",
+            "te",
+            "trailer",
+            "transfer-encoding",
+            "upgrade",
+            "content-length",
+            "accept-encoding",
+            "expect",
+            "cookie",
+            "authorization",
+            "x-amz-date",
+            "x-amz-security-token",
+            "x-amz-content-sha256",
+            "amz-sdk-invocation-id",
+            "amz-sdk-request",
+            "x-department",
+            "x-project",
+            "x-agent",
+            "x-end-user",
+        }
+    )
+    | CLIENT_NETWORK_HEADERS
+)
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

@@ -39,4 +39,3 @@ class OpenAIAdapter:
         self, incoming: Mapping[str, str], credential: str | None
     ) -> dict[str, str]:
         return upstream_headers(incoming, credential)
-

@@ -9,9 +9,18 @@ from llmledger.providers.base import RequestError
 #: Error types OpenAI itself uses; any other type (e.g. ``budget_exceeded``) is also
 #: given as the ``code`` so that scripts can test for it.
 _OPENAI_TYPES = frozenset(
-    {"invalid_request_error", "authentication_error", "permission_error", "not_found_error",
-     "rate_limit_error", "server_error", "api_error", "insufficient_quota", "requests",
-     "tokens"}
+    {
+        "invalid_request_error",
+        "authentication_error",
+        "permission_error",
+        "not_found_error",
+        "rate_limit_error",
+        "server_error",
+        "api_error",
+        "insufficient_quota",
+        "requests",
+        "tokens",
+    }
 )
 
 

@@ -10,16 +10,38 @@ from llmledger.providers.base import CLIENT_NETWORK_HEADERS
 #: itself, the caller's credentials and cookies, and the gateway's attribution headers.
 #: ``accept-encoding`` is left to the gateway's client so the meter reads plain bytes;
 #: ``openai-organization``/``openai-project`` belong with the gateway's own key.
-DROPPED = frozenset(
-    {
-        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-        "trailer", "trailers", "transfer-encoding", "upgrade", "proxy-connection",
-        "host", "content-length", "accept-encoding",
-        "authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie", "set-cookie",
-        "x-department", "x-project", "x-agent", "x-end-user",
-        "openai-organization", "openai-project",
-    }
-) | CLIENT_NETWORK_HEADERS
+DROPPED = (
+    frozenset(
+        {
+            "connection",
+            "keep-alive",
+            "proxy-authenticate",
+            "proxy-authorization",
+            "te",
+            "trailer",
+            "trailers",
+            "transfer-encoding",
+            "upgrade",
+            "proxy-connection",
+            "host",
+            "content-length",
+            "accept-encoding",
+            "authorization",
+            "x-api-key",
+            "api-key",
+            "x-goog-api-key",
+            "cookie",
+            "set-cookie",
+            "x-department",
+            "x-project",
+            "x-agent",
+            "x-end-user",
+            "openai-organization",
+            "openai-project",
+        }
+    )
+    | CLIENT_NETWORK_HEADERS
+)
 
 
 def bearer(headers: Mapping[str, str]) -> str | None:

@@ -65,15 +65,20 @@ def read_form_request(operation: str, headers: Mapping[str, str], body: bytes) -
         prompt = fields.get("prompt", "")
         if not prompt:
             raise invalid("'prompt' must be a non-empty string.")
-        return _image_info(operation, model or _DEFAULT_IMAGE_MODEL, fields, prompt,
-                           len(images), body)
+        return _image_info(
+            operation, model or _DEFAULT_IMAGE_MODEL, fields, prompt, len(images), body
+        )
     if not model:
         raise invalid("You must provide a model parameter (a form field).")
     return _audio_info(operation, model, fields, _file(parts), body)
 
 
 def _image_info(
-    operation: str, model: str, request: Mapping[str, object], prompt: str, inputs: int,
+    operation: str,
+    model: str,
+    request: Mapping[str, object],
+    prompt: str,
+    inputs: int,
     body: bytes,
 ) -> RequestInfo:
     count = _count(request.get("n"))

@@ -47,9 +47,7 @@ def read_request(method: str, path: str, headers: Mapping[str, str], body: bytes
         return media.read_form_request(FORM_OPERATIONS[route], headers, body)
     request = loads_object(body)
     if request is None:
-        raise invalid(
-            "We could not parse the JSON body of your request: expected a JSON object."
-        )
+        raise invalid("We could not parse the JSON body of your request: expected a JSON object.")
     operation = JSON_OPERATIONS[route]
     model = request.get("model")
     if not isinstance(model, str) or not model:

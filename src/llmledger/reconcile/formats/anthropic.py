@@ -52,7 +52,7 @@ def _result(report: ParsedReport, where: str, start: object, result: object) -> 
 
 def _response(report: ParsedReport, value: object, label: str) -> None:
     if not isinstance(value, Mapping) or not isinstance(value.get("data"), list):
-        raise FormatError(f"{label}: not an Anthropic cost report (no \"data\" list)")
+        raise FormatError(f'{label}: not an Anthropic cost report (no "data" list)')
     for b, bucket in enumerate(value["data"], start=1):
         if not isinstance(bucket, Mapping) or not isinstance(bucket.get("results"), list):
             report.error(f"{label} bucket {b}", "expected a bucket with a results list")

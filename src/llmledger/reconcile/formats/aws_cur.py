@@ -29,8 +29,15 @@ from llmledger.reconcile.formats.base import (
 )
 
 COST_TYPES = {"usage", "discountedusage", "savingsplancoveredusage"}
-CREDIT_TYPES = {"credit", "refund", "bundleddiscount", "edpdiscount", "privateratediscount",
-                "discount", "savingsplannegation"}
+CREDIT_TYPES = {
+    "credit",
+    "refund",
+    "bundleddiscount",
+    "edpdiscount",
+    "privateratediscount",
+    "discount",
+    "savingsplannegation",
+}
 _COLUMNS = {
     "start": ("lineitemusagestartdate",),
     "product": ("lineitemproductcode", "productservicecode", "productproductcode"),
@@ -66,8 +73,10 @@ def parse(data: bytes) -> ParsedReport:
         row = {squash(k): v for k, v in raw.items()}
         if not checked:
             if "lineitemunblendedcost" not in row or "lineitemusagestartdate" not in row:
-                raise FormatError("not a Cost and Usage Report: no lineItem/UnblendedCost and "
-                                  "lineItem/UsageStartDate columns")
+                raise FormatError(
+                    "not a Cost and Usage Report: no lineItem/UnblendedCost and "
+                    "lineItem/UsageStartDate columns"
+                )
             checked = True
         if not is_bedrock(row):
             report.skipped += 1
@@ -88,7 +97,8 @@ def parse(data: bytes) -> ParsedReport:
             continue
         usage_type = _get(row, "usage_type")
         model = _get(row, "model") or " ".join(
-            x for x in (_get(row, "product_name"), usage_type) if x)
+            x for x in (_get(row, "product_name"), usage_type) if x
+        )
         item = usage_type or _get(row, "description")
         if kind in CREDIT_TYPES:
             report.lines.append(CostLine(day, model, item, 0, nanos))

@@ -94,8 +94,9 @@ def parse(data: bytes) -> ParsedReport:
     if not looks_like_json(data):
         for number, row in csv_rows(data):
             if "cost" not in row or "usage_start_time" not in row:
-                raise FormatError("CSV needs the columns usage_start_time, cost and "
-                                  "service.description")
+                raise FormatError(
+                    "CSV needs the columns usage_start_time, cost and service.description"
+                )
             _row(report, f"line {number}", row)
         return report
     if data.lstrip().startswith(b"["):

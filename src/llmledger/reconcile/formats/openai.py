@@ -57,7 +57,7 @@ def _result(report: ParsedReport, where: str, start: object, result: object) -> 
 
 def _page(report: ParsedReport, page: object, label: str) -> None:
     if not isinstance(page, Mapping) or not isinstance(page.get("data"), list):
-        raise FormatError(f"{label}: not an OpenAI costs page (no \"data\" list of buckets)")
+        raise FormatError(f'{label}: not an OpenAI costs page (no "data" list of buckets)')
     for b, bucket in enumerate(page["data"], start=1):
         if not isinstance(bucket, Mapping) or not isinstance(bucket.get("results"), list):
             report.error(f"{label} bucket {b}", "expected a bucket with a results list")
@@ -73,9 +73,13 @@ def parse(data: bytes) -> ParsedReport:
         for number, row in csv_rows(data):
             if "amount_value" not in row or "start_time" not in row:
                 raise FormatError("CSV needs the columns start_time, line_item, amount_value")
-            result = {"amount": {"value": row["amount_value"],
-                                 "currency": row.get("amount_currency") or "usd"},
-                      "line_item": row.get("line_item", "")}
+            result = {
+                "amount": {
+                    "value": row["amount_value"],
+                    "currency": row.get("amount_currency") or "usd",
+                },
+                "line_item": row.get("line_item", ""),
+            }
             _result(report, f"line {number}", row["start_time"], result)
         return report
     stripped = data.lstrip()

@@ -297,6 +297,7 @@ def build_digest(
         project_movers=moved.projects,
         dashboard_url=opts.dashboard_url,
         budgets_as_of=as_of,
-        outcome_changes=cost_per_outcome_changes(conn, this_week, last_week, flt,
-                                                 limit=opts.movers),
+        outcome_changes=cost_per_outcome_changes(
+            conn, this_week, last_week, flt, limit=opts.movers
+        ),
     )

@@ -76,8 +76,10 @@ def render_text(f: DigestFigures, *, due: datetime | None = None, zone_name: str
         lines += ["", "Biggest changes in cost per outcome", "-----------------------------------"]
         for c in f.outcome_changes:
             sign = "+" if c.percent > 0 else ""
-            lines.append(f"{c.name} ({c.metric}): {fmt.usd(c.previous_nanos)} -> "
-                         f"{fmt.usd(c.current_nanos)}, {sign}{c.percent}%")
+            lines.append(
+                f"{c.name} ({c.metric}): {fmt.usd(c.previous_nanos)} -> "
+                f"{fmt.usd(c.current_nanos)}, {sign}{c.percent}%"
+            )
     lines.append("")
     if f.dashboard_url:
         lines += [f"Dashboard: {f.dashboard_url}", ""]

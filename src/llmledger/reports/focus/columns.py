@@ -41,8 +41,15 @@ class Column:
     since: str = "1.0"
 
 
-def _c(name: str, kind: Kind, level: Level, nullable: bool, *allowed: str,
-       scale: int = 9, since: str = "1.0") -> Column:
+def _c(
+    name: str,
+    kind: Kind,
+    level: Level,
+    nullable: bool,
+    *allowed: str,
+    scale: int = 9,
+    since: str = "1.0",
+) -> Column:
     return Column(name, kind, level, nullable, frozenset(allowed), scale, since)
 
 
@@ -55,32 +62,68 @@ PRICING_CATEGORIES = ("Standard", "Dynamic", "Committed", "Other")
 
 #: ServiceCategory -> its allowed ServiceSubcategory values (FOCUS 1.1 and 1.2).
 SERVICE_SUBCATEGORIES: dict[str, tuple[str, ...]] = {
-    "AI and Machine Learning": ("Bots", "Generative AI", "Machine Learning",
-                                "Natural Language Processing", "Other (AI and Machine Learning)"),
-    "Analytics": ("Analytics Platform", "Business Intelligence", "Data Processing", "Search",
-                  "Streaming Analytics", "Other (Analytics)"),
+    "AI and Machine Learning": (
+        "Bots",
+        "Generative AI",
+        "Machine Learning",
+        "Natural Language Processing",
+        "Other (AI and Machine Learning)",
+    ),
+    "Analytics": (
+        "Analytics Platform",
+        "Business Intelligence",
+        "Data Processing",
+        "Search",
+        "Streaming Analytics",
+        "Other (Analytics)",
+    ),
     "Business Applications": ("Other (Business Applications)",),
-    "Compute": ("Containers", "End User Computing", "Quantum", "Serverless Compute",
-                "Virtual Machines", "Other (Compute)"),
-    "Databases": ("Caching", "Data Warehouse", "Relational", "NoSQL", "Ledger", "Time Series",
-                  "Other (Databases)"),
+    "Compute": (
+        "Containers",
+        "End User Computing",
+        "Quantum",
+        "Serverless Compute",
+        "Virtual Machines",
+        "Other (Compute)",
+    ),
+    "Databases": (
+        "Caching",
+        "Data Warehouse",
+        "Relational",
+        "NoSQL",
+        "Ledger",
+        "Time Series",
+        "Other (Databases)",
+    ),
     "Developer Tools": ("Other (Developer Tools)",),
     "Identity": ("Other (Identity)",),
     "Integration": ("API Management", "Messaging", "Workflow Automation", "Other (Integration)"),
     "Internet of Things": ("Other (Internet of Things)",),
-    "Management and Governance": ("Administration", "Architecture", "Compliance",
-                                  "Cost Management", "Data Governance", "Disaster Recovery",
-                                  "Observability", "Support",
-                                  "Other (Management and Governance)"),
+    "Management and Governance": (
+        "Administration",
+        "Architecture",
+        "Compliance",
+        "Cost Management",
+        "Data Governance",
+        "Disaster Recovery",
+        "Observability",
+        "Support",
+        "Other (Management and Governance)",
+    ),
     "Media": ("Other (Media)",),
     "Migration": ("Other (Migration)",),
     "Mobile": ("Other (Mobile)",),
     "Multicloud": ("Other (Multicloud)",),
-    "Networking": ("Content Delivery", "Data Transfer", "Load Balancing", "Network Management",
-                   "Network Security", "Other (Networking)"),
+    "Networking": (
+        "Content Delivery",
+        "Data Transfer",
+        "Load Balancing",
+        "Network Management",
+        "Network Security",
+        "Other (Networking)",
+    ),
     "Security": ("CSPM", "Credentials", "SIEM", "Threat Detection", "Other (Security)"),
-    "Storage": ("Backups", "Bulk Transfer", "Disk", "Files", "Object Storage",
-                "Other (Storage)"),
+    "Storage": ("Backups", "Bulk Transfer", "Disk", "Files", "Object Storage", "Other (Storage)"),
     "Web": ("Other (Web)",),
     "Other": ("Other (Other)",),
 }
@@ -117,8 +160,14 @@ COLUMNS: tuple[Column, ...] = (
     _c("ServiceCategory", S, M, False, *SERVICE_SUBCATEGORIES),
     _c("ServiceName", S, M, False),
     _c("ServiceProviderName", S, M, False, since="1.3"),
-    _c("ServiceSubcategory", S, R, False,
-       *(v for values in SERVICE_SUBCATEGORIES.values() for v in values), since="1.1"),
+    _c(
+        "ServiceSubcategory",
+        S,
+        R,
+        False,
+        *(v for values in SERVICE_SUBCATEGORIES.values() for v in values),
+        since="1.1",
+    ),
     _c("SkuId", S, C, True),
     _c("SkuMeter", S, C, True, since="1.1"),
     _c("SkuPriceDetails", J, C, True, since="1.1"),
@@ -138,26 +187,74 @@ NAMES = tuple(c.name for c in COLUMNS)
 REQUIRED = tuple(c.name for c in COLUMNS if c.level is Level.MANDATORY)
 
 #: Columns the FOCUS 1.2 specification marks Mandatory: every FOCUS dataset holds them.
-SPEC_MANDATORY = frozenset({
-    "BilledCost", "BillingAccountId", "BillingAccountName", "BillingCurrency",
-    "BillingPeriodEnd", "BillingPeriodStart", "ChargeCategory", "ChargeClass",
-    "ChargeDescription", "ChargePeriodEnd", "ChargePeriodStart", "ContractedCost",
-    "EffectiveCost", "InvoiceIssuerName", "ListCost", "PricingQuantity", "PricingUnit",
-    "ProviderName", "PublisherName", "ServiceCategory", "ServiceName",
-})
+SPEC_MANDATORY = frozenset(
+    {
+        "BilledCost",
+        "BillingAccountId",
+        "BillingAccountName",
+        "BillingCurrency",
+        "BillingPeriodEnd",
+        "BillingPeriodStart",
+        "ChargeCategory",
+        "ChargeClass",
+        "ChargeDescription",
+        "ChargePeriodEnd",
+        "ChargePeriodStart",
+        "ContractedCost",
+        "EffectiveCost",
+        "InvoiceIssuerName",
+        "ListCost",
+        "PricingQuantity",
+        "PricingUnit",
+        "ProviderName",
+        "PublisherName",
+        "ServiceCategory",
+        "ServiceName",
+    }
+)
 
 #: Every column ID FOCUS 1.2 defines, plus the 1.3 ones used here; any other column
 #: must be a custom column (``x_`` prefix).
-SPEC_COLUMNS = SPEC_MANDATORY | frozenset({
-    "AvailabilityZone", "BillingAccountType", "CapacityReservationId",
-    "CapacityReservationStatus", "ChargeFrequency", "CommitmentDiscountCategory",
-    "CommitmentDiscountId", "CommitmentDiscountName", "CommitmentDiscountQuantity",
-    "CommitmentDiscountStatus", "CommitmentDiscountType", "CommitmentDiscountUnit",
-    "ConsumedQuantity", "ConsumedUnit", "ContractedUnitPrice", "InvoiceId", "ListUnitPrice",
-    "PricingCategory", "PricingCurrency", "PricingCurrencyContractedUnitPrice",
-    "PricingCurrencyEffectiveCost", "PricingCurrencyListUnitPrice", "RegionId", "RegionName",
-    "ResourceId", "ResourceName", "ResourceType", "ServiceSubcategory", "SkuId", "SkuMeter",
-    "SkuPriceDetails", "SkuPriceId", "SubAccountId", "SubAccountName", "SubAccountType", "Tags",
-    # FOCUS 1.3
-    "ServiceProviderName", "HostProviderName",
-})
+SPEC_COLUMNS = SPEC_MANDATORY | frozenset(
+    {
+        "AvailabilityZone",
+        "BillingAccountType",
+        "CapacityReservationId",
+        "CapacityReservationStatus",
+        "ChargeFrequency",
+        "CommitmentDiscountCategory",
+        "CommitmentDiscountId",
+        "CommitmentDiscountName",
+        "CommitmentDiscountQuantity",
+        "CommitmentDiscountStatus",
+        "CommitmentDiscountType",
+        "CommitmentDiscountUnit",
+        "ConsumedQuantity",
+        "ConsumedUnit",
+        "ContractedUnitPrice",
+        "InvoiceId",
+        "ListUnitPrice",
+        "PricingCategory",
+        "PricingCurrency",
+        "PricingCurrencyContractedUnitPrice",
+        "PricingCurrencyEffectiveCost",
+        "PricingCurrencyListUnitPrice",
+        "RegionId",
+        "RegionName",
+        "ResourceId",
+        "ResourceName",
+        "ResourceType",
+        "ServiceSubcategory",
+        "SkuId",
+        "SkuMeter",
+        "SkuPriceDetails",
+        "SkuPriceId",
+        "SubAccountId",
+        "SubAccountName",
+        "SubAccountType",
+        "Tags",
+        # FOCUS 1.3
+        "ServiceProviderName",
+        "HostProviderName",
+    }
+)

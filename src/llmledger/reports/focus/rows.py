@@ -49,9 +49,11 @@ _TOKENS_M = (1_000_000, "1000000 Tokens")
 METERS: dict[UsageType, Meter] = {
     UsageType.INPUT_TOKENS: Meter("Input Tokens", "Tokens", *_TOKENS_M, "Input", "Uncached"),
     UsageType.CACHED_INPUT_TOKENS: Meter(
-        "Cache Read Input Tokens", "Tokens", *_TOKENS_M, "Input", "Read"),
+        "Cache Read Input Tokens", "Tokens", *_TOKENS_M, "Input", "Read"
+    ),
     UsageType.CACHE_WRITE_TOKENS: Meter(
-        "Cache Write Input Tokens", "Tokens", *_TOKENS_M, "Input", "Write"),
+        "Cache Write Input Tokens", "Tokens", *_TOKENS_M, "Input", "Write"
+    ),
     UsageType.OUTPUT_TOKENS: Meter("Output Tokens", "Tokens", *_TOKENS_M, "Output"),
     UsageType.REASONING_TOKENS: Meter("Reasoning Output Tokens", "Tokens", *_TOKENS_M, "Output"),
     UsageType.INPUT_AUDIO_TOKENS: Meter("Audio Input Tokens", "Tokens", *_TOKENS_M, "Input"),
@@ -62,7 +64,8 @@ METERS: dict[UsageType, Meter] = {
     UsageType.INPUT_IMAGES: Meter("Input Images", "Images", 1, "Images"),
     UsageType.AUDIO_SECONDS: Meter("Audio Seconds", "Seconds", 1, "Seconds"),
     UsageType.SPEECH_CHARACTERS: Meter(
-        "Speech Characters", "Characters", 1_000_000, "1000000 Characters"),
+        "Speech Characters", "Characters", 1_000_000, "1000000 Characters"
+    ),
     UsageType.VIDEO_SECONDS: Meter("Video Seconds", "Seconds", 1, "Seconds"),
     UsageType.REQUESTS: Meter("Requests", "Requests", 1, "Requests"),
 }
@@ -75,10 +78,18 @@ PROVIDERS: dict[str, tuple[str, str, str]] = {
     "bedrock": ("AWS", "Amazon Bedrock", ""),
 }
 #: Bedrock model id prefix -> model developer.
-_BEDROCK_DEVELOPERS = {"anthropic": "Anthropic", "amazon": "Amazon", "meta": "Meta",
-                       "mistral": "Mistral AI", "cohere": "Cohere", "ai21": "AI21 Labs",
-                       "deepseek": "DeepSeek", "openai": "OpenAI", "qwen": "Qwen",
-                       "writer": "Writer"}
+_BEDROCK_DEVELOPERS = {
+    "anthropic": "Anthropic",
+    "amazon": "Amazon",
+    "meta": "Meta",
+    "mistral": "Mistral AI",
+    "cohere": "Cohere",
+    "ai21": "AI21 Labs",
+    "deepseek": "DeepSeek",
+    "openai": "OpenAI",
+    "qwen": "Qwen",
+    "writer": "Writer",
+}
 
 TAG_PREFIX = "llmledger/"
 
@@ -129,8 +140,14 @@ def _plain(value: Decimal) -> Decimal:
 
 
 def focus_row(
-    day: date, zone: ZoneInfo, account: Account, dims: tuple[str, str, str, str, str, str],
-    usage_type: str, quantity_milli: int, cost_nanos: int, list_cost_nanos: int,
+    day: date,
+    zone: ZoneInfo,
+    account: Account,
+    dims: tuple[str, str, str, str, str, str],
+    usage_type: str,
+    quantity_milli: int,
+    cost_nanos: int,
+    list_cost_nanos: int,
 ) -> FocusRow:
     department, project, agent, key_id, provider, model = dims
     try:
@@ -152,8 +169,16 @@ def focus_row(
         details["TokenDirection"] = meter.direction
     if meter.cache:
         details["TokenCacheAction"] = meter.cache
-    tags = {TAG_PREFIX + k: v for k, v in (("department", department), ("project", project),
-                                           ("agent", agent), ("key_id", key_id)) if v}
+    tags = {
+        TAG_PREFIX + k: v
+        for k, v in (
+            ("department", department),
+            ("project", project),
+            ("agent", agent),
+            ("key_id", key_id),
+        )
+        if v
+    }
     return {
         "BilledCost": cost,
         "BillingAccountId": account.id,
@@ -200,13 +225,21 @@ def focus_rows(store: Store, start: date, end: date, account: Account) -> Iterat
     t = schema.usage_daily
     dims = (t.c.department, t.c.project, t.c.agent, t.c.key_id, t.c.provider, t.c.model)
     stmt = (
-        select(t.c.day, *dims, t.c.usage_type, t.c.quantity_milli, t.c.cost_nanos,
-               t.c.list_cost_nanos)
-        .where(t.c.day >= start.isoformat(), t.c.day <= end.isoformat(),
-               t.c.quantity_milli != 0)
+        select(
+            t.c.day, *dims, t.c.usage_type, t.c.quantity_milli, t.c.cost_nanos, t.c.list_cost_nanos
+        )
+        .where(t.c.day >= start.isoformat(), t.c.day <= end.isoformat(), t.c.quantity_milli != 0)
         .order_by(t.c.day, *dims, t.c.usage_type)
     )
     with store.read() as conn:
         for row in conn.execute(stmt).yield_per(5_000):
-            yield focus_row(date.fromisoformat(row[0]), store.zone, account,
-                            tuple(row[1:7]), row[7], int(row[8]), int(row[9]), int(row[10]))
+            yield focus_row(
+                date.fromisoformat(row[0]),
+                store.zone,
+                account,
+                tuple(row[1:7]),
+                row[7],
+                int(row[8]),
+                int(row[9]),
+                int(row[10]),
+            )

@@ -107,8 +107,9 @@ def _decimal(text: str | None) -> Decimal | None:
 
 def check_header(columns: Iterable[str]) -> list[Problem]:
     names = list(columns)
-    problems = [Problem(0, n, "Mandatory column missing") for n in sorted(SPEC_MANDATORY)
-                if n not in names]
+    problems = [
+        Problem(0, n, "Mandatory column missing") for n in sorted(SPEC_MANDATORY) if n not in names
+    ]
     for name in names:
         if name not in SPEC_COLUMNS and not name.startswith("x_"):
             problems.append(Problem(0, name, "not a FOCUS column and not prefixed x_"))
@@ -160,8 +161,10 @@ def _row_rules(n: int, row: Row) -> list[Problem]:
             if not _PASCAL.match(key) or key.startswith("F_"):
                 bad("SkuPriceDetails", f"property {key!r} is not PascalCase or uses F_")
     quantity = _decimal(row.get("PricingQuantity"))
-    for cost_column, price_column in (("ListCost", "ListUnitPrice"),
-                                      ("ContractedCost", "ContractedUnitPrice")):
+    for cost_column, price_column in (
+        ("ListCost", "ListUnitPrice"),
+        ("ContractedCost", "ContractedUnitPrice"),
+    ):
         cost, price = _decimal(row.get(cost_column)), _decimal(row.get(price_column))
         if cost is None or price is None or quantity is None:
             continue

@@ -30,8 +30,9 @@ def csv_value(value: object) -> str:
     return str(value)
 
 
-def write_csv(rows: Iterable[FocusRow], out: TextIO,
-              progress: Callable[[int], None] | None = None) -> int:
+def write_csv(
+    rows: Iterable[FocusRow], out: TextIO, progress: Callable[[int], None] | None = None
+) -> int:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([c.name for c in COLUMNS])
     count = 0
@@ -55,8 +56,9 @@ def arrow_type(column: Column) -> pa.DataType:
 
 def arrow_schema() -> pa.Schema:
     fields = [pa.field(c.name, arrow_type(c), nullable=c.nullable) for c in COLUMNS]
-    return pa.schema(fields, metadata={b"focus_version": FOCUS_VERSION.encode(),
-                                       b"data_generator": b"llmledger"})
+    return pa.schema(
+        fields, metadata={b"focus_version": FOCUS_VERSION.encode(), b"data_generator": b"llmledger"}
+    )
 
 
 def _arrow_value(column: Column, value: object) -> Any:
@@ -77,8 +79,11 @@ def _batch(rows: list[FocusRow], schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def write_parquet(rows: Iterable[FocusRow], out: str | Path | BinaryIO,
-                  progress: Callable[[int], None] | None = None) -> int:
+def write_parquet(
+    rows: Iterable[FocusRow],
+    out: str | Path | BinaryIO,
+    progress: Callable[[int], None] | None = None,
+) -> int:
     schema = arrow_schema()
     count = 0
     with pq.ParquetWriter(out, schema, compression="zstd") as writer:

@@ -85,8 +85,9 @@ async def list_all(
     return await run_in_threadpool(read)
 
 
-async def _change(runtime: RuntimeDep, principal: Principal, anomaly_id: str,
-                  action: str, note: str | None) -> dict[str, object]:
+async def _change(
+    runtime: RuntimeDep, principal: Principal, anomaly_id: str, action: str, note: str | None
+) -> dict[str, object]:
     def write() -> dict[str, object]:
         with runtime.store.write() as conn:
             found = records.get(conn, anomaly_id)
@@ -95,11 +96,13 @@ async def _change(runtime: RuntimeDep, principal: Principal, anomaly_id: str,
             if not _may_change(principal, found.scope):
                 raise PermissionError(anomaly_id)
             if action == "acknowledge":
-                changed = records.acknowledge(conn, anomaly_id, note or "",
-                                              actor=principal.actor, now_us=_now_us())
+                changed = records.acknowledge(
+                    conn, anomaly_id, note or "", actor=principal.actor, now_us=_now_us()
+                )
             else:
-                changed = records.resolve(conn, anomaly_id, actor=principal.actor,
-                                          now_us=_now_us(), note=note)
+                changed = records.resolve(
+                    conn, anomaly_id, actor=principal.actor, now_us=_now_us(), note=note
+                )
         return changed.as_json()
 
     try:
@@ -113,15 +116,17 @@ async def _change(runtime: RuntimeDep, principal: Principal, anomaly_id: str,
 
 
 @router.post("/{anomaly_id}/acknowledge")
-async def acknowledge(anomaly_id: str, body: Acknowledge, runtime: RuntimeDep,
-                      principal: PrincipalDep) -> dict[str, object]:
+async def acknowledge(
+    anomaly_id: str, body: Acknowledge, runtime: RuntimeDep, principal: PrincipalDep
+) -> dict[str, object]:
     """Acknowledge an anomaly, with a note (kept in the audit log)."""
     return await _change(runtime, principal, anomaly_id, "acknowledge", body.note)
 
 
 @router.post("/{anomaly_id}/resolve")
-async def resolve(anomaly_id: str, runtime: RuntimeDep, principal: PrincipalDep,
-                  body: Resolve | None = None) -> dict[str, object]:
+async def resolve(
+    anomaly_id: str, runtime: RuntimeDep, principal: PrincipalDep, body: Resolve | None = None
+) -> dict[str, object]:
     """Mark an anomaly resolved."""
     return await _change(runtime, principal, anomaly_id, "resolve", body.note if body else None)
 
@@ -135,14 +140,16 @@ def parse_until(text: str, runtime: RuntimeDep) -> int:
             return to_us(datetime.combine(day, time(0), zone)) + 86_400_000_000
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise HTTPException(422, f"until: expected YYYY-MM-DD or an ISO time, got {text!r}") \
-            from None
+        raise HTTPException(
+            422, f"until: expected YYYY-MM-DD or an ISO time, got {text!r}"
+        ) from None
     return to_us(moment if moment.tzinfo else moment.replace(tzinfo=zone))
 
 
 @router.post("/mutes", status_code=201)
-async def mute(body: MuteRequest, runtime: RuntimeDep,
-               principal: PrincipalDep) -> dict[str, object]:
+async def mute(
+    body: MuteRequest, runtime: RuntimeDep, principal: PrincipalDep
+) -> dict[str, object]:
     """Mute a scope (and everything below it) until a date."""
     until_us = parse_until(body.until, runtime)
     try:
@@ -154,8 +161,9 @@ async def mute(body: MuteRequest, runtime: RuntimeDep,
 
     def write() -> dict[str, object]:
         with runtime.store.write() as conn:
-            m = records.mute(conn, scope, until_us, reason=body.reason,
-                             actor=principal.actor, now_us=_now_us())
+            m = records.mute(
+                conn, scope, until_us, reason=body.reason, actor=principal.actor, now_us=_now_us()
+            )
         return m.as_json()
 
     try:

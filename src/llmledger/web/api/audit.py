@@ -30,7 +30,9 @@ async def audit_log(
             return entries(conn, target, limit)
 
     rows = await run_in_threadpool(read)
-    return {"entries": [
-        {**r, "at": datetime.fromtimestamp(int(str(r["ts_us"])) / 1_000_000, UTC).isoformat()}
-        for r in rows
-    ]}
+    return {
+        "entries": [
+            {**r, "at": datetime.fromtimestamp(int(str(r["ts_us"])) / 1_000_000, UTC).isoformat()}
+            for r in rows
+        ]
+    }

@@ -25,9 +25,17 @@ from llmledger.web.api.params import asked, check_known, parse_day, scoped_filte
 router = APIRouter(prefix="/api/v1", tags=["events"])
 MAX_LIMIT = 500
 #: Public filter name -> events column.
-EVENT_FILTERS = {"department": "department", "project": "project", "agent": "agent",
-                 "key": "key_id", "end_user": "end_user", "provider": "provider",
-                 "model": "model_used", "operation": "operation", "status": "status"}
+EVENT_FILTERS = {
+    "department": "department",
+    "project": "project",
+    "agent": "agent",
+    "key": "key_id",
+    "end_user": "end_user",
+    "provider": "provider",
+    "model": "model_used",
+    "operation": "operation",
+    "status": "status",
+}
 STATUSES = {s.value for s in EventStatus}
 
 
@@ -60,8 +68,13 @@ def _flags(value: int) -> list[str]:
 
 
 def event_page(
-    conn: Connection, zone: ZoneInfo, filters: dict[str, str], *, period: DateRange | None,
-    cursor: tuple[int, str] | None, limit: int,
+    conn: Connection,
+    zone: ZoneInfo,
+    filters: dict[str, str],
+    *,
+    period: DateRange | None,
+    cursor: tuple[int, str] | None,
+    limit: int,
 ) -> dict[str, object]:
     e = schema.events
     conds = [e.c[EVENT_FILTERS[k]] == v for k, v in filters.items()]
@@ -84,13 +97,23 @@ def event_page(
         {
             "id": r["id"],
             "timestamp": from_us(r["ts_us"]).astimezone(zone).isoformat(),
-            "department": r["department"], "project": r["project"], "agent": r["agent"],
-            "key_id": r["key_id"], "end_user": r["end_user"], "provider": r["provider"],
-            "model_requested": r["model_requested"], "model_used": r["model_used"],
-            "operation": r["operation"], "status": r["status"], "source": r["source"],
-            "http_status": r["http_status"], "latency_ms": r["latency_ms"],
-            "cost_usd": format_usd(int(r["cost_nanos"])), "routed_from": r["routed_from"],
-            "flags": _flags(int(r["flags"])), "usage": usage.get(r["id"], {}),
+            "department": r["department"],
+            "project": r["project"],
+            "agent": r["agent"],
+            "key_id": r["key_id"],
+            "end_user": r["end_user"],
+            "provider": r["provider"],
+            "model_requested": r["model_requested"],
+            "model_used": r["model_used"],
+            "operation": r["operation"],
+            "status": r["status"],
+            "source": r["source"],
+            "http_status": r["http_status"],
+            "latency_ms": r["latency_ms"],
+            "cost_usd": format_usd(int(r["cost_nanos"])),
+            "routed_from": r["routed_from"],
+            "flags": _flags(int(r["flags"])),
+            "usage": usage.get(r["id"], {}),
         }
         for r in rows
     ]
@@ -140,11 +163,20 @@ async def get_events(
         if period_end < period_start:
             raise HTTPException(422, f"'to' ({period_end}) is before 'from' ({period_start})")
         period = DateRange(period_start, period_end)
-    filters = scoped_filters(principal, {
-        "department": department, "project": project, "agent": agent, "key": key,
-        "end_user": end_user, "provider": provider, "model": model, "operation": operation,
-        "status": status,
-    })
+    filters = scoped_filters(
+        principal,
+        {
+            "department": department,
+            "project": project,
+            "agent": agent,
+            "key": key,
+            "end_user": end_user,
+            "provider": provider,
+            "model": model,
+            "operation": operation,
+            "status": status,
+        },
+    )
     position = decode_cursor(cursor) if cursor else None
     zone = runtime.settings.organisation.zone
 
@@ -152,8 +184,9 @@ async def get_events(
         with runtime.store.read() as conn:
             page = event_page(conn, zone, filters, period=period, cursor=position, limit=limit)
             if not page["events"] and position is None:
-                check_known(conn, {k: v for k, v in asked(filters, principal).items()
-                                   if k != "status"})
+                check_known(
+                    conn, {k: v for k, v in asked(filters, principal).items() if k != "status"}
+                )
             return page
 
     return await run_in_threadpool(read)

@@ -50,5 +50,8 @@ async def export_focus(
 
     body = await run_in_threadpool(build)
     media = "text/csv; charset=utf-8" if fmt is FocusFormat.csv else PARQUET_TYPE
-    return Response(body, media_type=media, headers={
-        "content-disposition": f'attachment; filename="{name}.{fmt.value}"'})
+    return Response(
+        body,
+        media_type=media,
+        headers={"content-disposition": f'attachment; filename="{name}.{fmt.value}"'},
+    )

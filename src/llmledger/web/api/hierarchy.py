@@ -30,8 +30,9 @@ class Node:
     usage_cost_nanos: dict[str, int] = field(default_factory=dict)
     children: dict[str, Node] = field(default_factory=dict)
 
-    def add(self, cost: int, requests: int, usage: dict[str, Decimal],
-            usage_cost: dict[str, int]) -> None:
+    def add(
+        self, cost: int, requests: int, usage: dict[str, Decimal], usage_cost: dict[str, int]
+    ) -> None:
         self.cost_nanos += cost
         self.requests += requests
         for k, q in usage.items():
@@ -61,7 +62,9 @@ def _q(value: Decimal) -> int | str:
 
 
 def hierarchy(
-    conn: Connection, period: DateRange, filters: dict[str, str],
+    conn: Connection,
+    period: DateRange,
+    filters: dict[str, str],
     check: dict[str, str] | None = None,
 ) -> dict[str, object]:
     """The tree as JSON; amounts exact, every level the sum of its children."""
@@ -104,8 +107,10 @@ async def get_hierarchy(
     """Department -> project -> agent with cost, requests and each usage type's quantity
     and cost (default period: month to date). Owners get their own scope only."""
     period = date_range(from_, to, runtime.today())
-    filters = scoped_filters(principal, {"department": department, "project": project,
-                                         "provider": provider, "model": model})
+    filters = scoped_filters(
+        principal,
+        {"department": department, "project": project, "provider": provider, "model": model},
+    )
 
     def compute() -> dict[str, object]:
         with runtime.store.read() as conn:

@@ -46,7 +46,8 @@ async def create(body: KeyRequest, runtime: RuntimeDep, actor: AdminDep) -> dict
                 name=body.name,
                 allowed_models=tuple(body.allowed_models),
                 allow_attribution_headers=body.allow_attribution_headers,
-                expires_us=None if body.expires_in_days is None
+                expires_us=None
+                if body.expires_in_days is None
                 else time.time_ns() // 1000 + body.expires_in_days * 86_400_000_000,
                 rpm_limit=body.rpm_limit,
                 tpm_limit=body.tpm_limit,
@@ -80,8 +81,14 @@ async def revoke(key_id: str, runtime: RuntimeDep, actor: AdminDep) -> dict[str,
             done = keys.revoke_key(conn, key_id)
             if done and before is not None:
                 after = keys.find_by_id(conn, key_id)
-                record_change(conn, actor, "key.revoke", key_id, before.as_json(),
-                              after.as_json() if after else None)
+                record_change(
+                    conn,
+                    actor,
+                    "key.revoke",
+                    key_id,
+                    before.as_json(),
+                    after.as_json() if after else None,
+                )
             return done
 
     if not await run_in_threadpool(write):

@@ -53,13 +53,17 @@ def _answer(encoding: str, status: int, report: IngestReport | None, message: st
         body = ExportTraceServiceResponse()
         if rejected or text:
             body.partial_success.CopyFrom(
-                ExportTracePartialSuccess(rejected_spans=rejected, error_message=text))
+                ExportTracePartialSuccess(rejected_spans=rejected, error_message=text)
+            )
         return Response(body.SerializeToString(), status, headers, media_type=PROTOBUF)
     if status >= 400:
         payload: dict[str, object] = {"code": status, "message": text}
     else:
-        payload = {"partialSuccess": {"rejectedSpans": str(rejected), "errorMessage": text}} \
-            if rejected or text else {}
+        payload = (
+            {"partialSuccess": {"rejectedSpans": str(rejected), "errorMessage": text}}
+            if rejected or text
+            else {}
+        )
     return Response(orjson.dumps(payload), status, headers, media_type=JSON)
 
 
@@ -74,8 +78,13 @@ async def export_traces(request: Request, runtime: RuntimeDep) -> Response:
     secret = _key_secret(request)
     key = await runtime.keys.find(secret) if secret else None
     if key is None or key.usable_at(to_us(datetime.now(UTC))):
-        return _answer(encoding, 401, None, "a valid llmledger virtual key is required "
-                       "(Authorization: Bearer <key> or x-llmledger-key)")
+        return _answer(
+            encoding,
+            401,
+            None,
+            "a valid llmledger virtual key is required "
+            "(Authorization: Bearer <key> or x-llmledger-key)",
+        )
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
@@ -87,6 +96,11 @@ async def export_traces(request: Request, runtime: RuntimeDep) -> Response:
     except OtlpError as exc:
         return _answer(encoding, 400, None, str(exc))
     report = await run_in_threadpool(
-        ingest_spans, spans, key, runtime.store, runtime.catalog,
-        allow_unpriced=runtime.settings.gateway.allow_unpriced)
+        ingest_spans,
+        spans,
+        key,
+        runtime.store,
+        runtime.catalog,
+        allow_unpriced=runtime.settings.gateway.allow_unpriced,
+    )
     return _answer(encoding, 200, report)

@@ -18,8 +18,14 @@ from llmledger.web.auth.principal import Principal
 
 MAX_VALUE = 200
 #: Attribution filters (public name -> rollup column).
-FILTER_COLUMNS = {"department": "department", "project": "project", "agent": "agent",
-                  "key": "key_id", "provider": "provider", "model": "model"}
+FILTER_COLUMNS = {
+    "department": "department",
+    "project": "project",
+    "agent": "agent",
+    "key": "key_id",
+    "provider": "provider",
+    "model": "model",
+}
 
 
 def parse_day(value: str | None, name: str) -> date | None:

@@ -31,8 +31,9 @@ def previous_month(runtime: RuntimeDep) -> str:
     return f"{year:04d}-{month:02d}"
 
 
-def compute(runtime: RuntimeDep, month: str, tolerance: str, provider: str | None
-            ) -> Reconciliation:
+def compute(
+    runtime: RuntimeDep, month: str, tolerance: str, provider: str | None
+) -> Reconciliation:
     try:
         fraction = parse_tolerance(tolerance)
         pid = provider_id(provider) if provider else None
@@ -44,8 +45,11 @@ def compute(runtime: RuntimeDep, month: str, tolerance: str, provider: str | Non
 
 @router.get("/reconciliation")
 async def get_reconciliation(
-    runtime: RuntimeDep, _: AdminDep, month: str | None = Query(None, max_length=7),
-    tolerance: str = Query("1", max_length=10), provider: str | None = Query(None, max_length=20),
+    runtime: RuntimeDep,
+    _: AdminDep,
+    month: str | None = Query(None, max_length=7),
+    tolerance: str = Query("1", max_length=10),
+    provider: str | None = Query(None, max_length=20),
 ) -> dict[str, object]:
     """Matched, ledger-only and invoice-only amounts by UTC day, provider and model, the
     days whose difference passes `tolerance` (percent, default 1), and their likely causes

@@ -19,21 +19,27 @@ MAX_RECORDS = 10_000
 
 @router.get("/roi")
 async def get_roi(
-    runtime: RuntimeDep, principal: PrincipalDep,
-    from_: str | None = Query(None, alias="from"), to: str | None = None,
-    department: str | None = None, project: str | None = None, agent: str | None = None,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    from_: str | None = Query(None, alias="from"),
+    to: str | None = None,
+    department: str | None = None,
+    project: str | None = None,
+    agent: str | None = None,
 ) -> dict[str, object]:
     """Cost per outcome for each scope with outcomes (or a declared metric), its monthly
     trend, value against cost where known, and the biggest risers (default period: the
     last three months, this one to date)."""
     today = runtime.today()
     if from_ or to:
-        period = date_range(from_ or default_period(parse_day(to, "to") or today)
-                            .start.isoformat(), to, today)
+        period = date_range(
+            from_ or default_period(parse_day(to, "to") or today).start.isoformat(), to, today
+        )
     else:
         period = default_period(today)
-    filters = scoped_filters(principal, {"department": department, "project": project,
-                                         "agent": agent})
+    filters = scoped_filters(
+        principal, {"department": department, "project": project, "agent": agent}
+    )
 
     def compute() -> dict[str, object]:
         with runtime.store.read() as conn:
@@ -56,11 +62,12 @@ async def post_outcomes(request: Request, runtime: RuntimeDep, _: AdminDep) -> d
     records = value if isinstance(value, list) else [value]
     if len(records) > MAX_RECORDS:
         raise HTTPException(413, f"at most {MAX_RECORDS} records a call")
-    rows = [(i, r if isinstance(r, dict) else "expected a JSON object")
-            for i, r in enumerate(records, start=1)]
+    rows = [
+        (i, r if isinstance(r, dict) else "expected a JSON object")
+        for i, r in enumerate(records, start=1)
+    ]
 
     def write() -> dict[str, object]:
-        return import_outcomes(rows, runtime.store, source="api",
-                               now=datetime.now(UTC)).as_json()
+        return import_outcomes(rows, runtime.store, source="api", now=datetime.now(UTC)).as_json()
 
     return await run_in_threadpool(write)

@@ -19,8 +19,15 @@ from llmledger.web.api.params import asked, check_known, columns, date_range, sc
 
 router = APIRouter(prefix="/api/v1", tags=["figures"])
 NON_ATTRIBUTED = "Non-attributed"
-GROUPS = {"department": "department", "project": "project", "agent": "agent",
-          "key": "key_id", "provider": "provider", "model": "model", "month": "month"}
+GROUPS = {
+    "department": "department",
+    "project": "project",
+    "agent": "agent",
+    "key": "key_id",
+    "provider": "provider",
+    "model": "model",
+    "month": "month",
+}
 
 
 def parse_groups(text: str) -> list[str]:
@@ -38,11 +45,15 @@ def parse_groups(text: str) -> list[str]:
 
 
 def savings(
-    conn: Connection, period: DateRange, group_by: list[str], filters: dict[str, str],
+    conn: Connection,
+    period: DateRange,
+    group_by: list[str],
+    filters: dict[str, str],
     check: dict[str, str] | None = None,
 ) -> dict[str, object]:
-    sums = queries.call_sums(conn, period.start, period.end, [GROUPS[g] for g in group_by],
-                             columns(filters))
+    sums = queries.call_sums(
+        conn, period.start, period.end, [GROUPS[g] for g in group_by], columns(filters)
+    )
     rows = []
     total = 0
     for s in sums:
@@ -54,31 +65,47 @@ def savings(
             g: (v if v and v != UNATTRIBUTED else NON_ATTRIBUTED)
             for g, v in zip(group_by, s.key, strict=True)
         }
-        row.update({
-            "requested_cost_usd": format_usd(s.requested_cost_nanos),
-            "actual_cost_usd": format_usd(s.routed_cost_nanos),
-            "saved_usd": format_usd(saved),
-            "requests": s.routed_calls,
-            "_saved": saved,
-        })
+        row.update(
+            {
+                "requested_cost_usd": format_usd(s.requested_cost_nanos),
+                "actual_cost_usd": format_usd(s.routed_cost_nanos),
+                "saved_usd": format_usd(saved),
+                "requests": s.routed_calls,
+                "_saved": saved,
+            }
+        )
         rows.append(row)
     if not sums and filters:
         check_known(conn, filters if check is None else check)
     rows.sort(key=lambda r: (-int(str(r["_saved"])), [str(r[g]) for g in group_by]))
     for r in rows:
         del r["_saved"]
-    return {"from": period.start.isoformat(), "to": period.end.isoformat(),
-            "group_by": group_by, "total_usd": format_usd(total), "rows": rows}
+    return {
+        "from": period.start.isoformat(),
+        "to": period.end.isoformat(),
+        "group_by": group_by,
+        "total_usd": format_usd(total),
+        "rows": rows,
+    }
 
 
 #: How a shadow decision's detail starts (routing/hook.py writes it with orjson).
 SHADOW_PREFIX = '{"routing":{"mode":"shadow"'
-_EVENT_COLUMNS = {"department": "department", "project": "project", "agent": "agent",
-                  "key": "key_id", "provider": "provider", "model": "model_requested"}
+_EVENT_COLUMNS = {
+    "department": "department",
+    "project": "project",
+    "agent": "agent",
+    "key": "key_id",
+    "provider": "provider",
+    "model": "model_requested",
+}
 
 
 def shadow_savings(
-    conn: Connection, period: DateRange, group_by: list[str], filters: dict[str, str],
+    conn: Connection,
+    period: DateRange,
+    group_by: list[str],
+    filters: dict[str, str],
     zone: ZoneInfo,
 ) -> dict[str, object]:
     """What shadow rules would have saved: the calls' cost minus what the same usage would
@@ -90,8 +117,12 @@ def shadow_savings(
     for name, value in filters.items():
         if name in _EVENT_COLUMNS:
             conds.append(e.c[_EVENT_COLUMNS[name]] == value)
-    stmt = select(e.c.ts_us, e.c.cost_nanos, e.c.detail,
-                  *(e.c[_EVENT_COLUMNS[g]] for g in group_by if g != "month")).where(*conds)
+    stmt = select(
+        e.c.ts_us,
+        e.c.cost_nanos,
+        e.c.detail,
+        *(e.c[_EVENT_COLUMNS[g]] for g in group_by if g != "month"),
+    ).where(*conds)
     sums: dict[tuple[str, ...], list[int]] = {}
     for found in conn.execute(stmt):
         routing = orjson.loads(found[2])["routing"]
@@ -99,8 +130,12 @@ def shadow_savings(
         if would is None:
             continue
         values = iter(found[3:])
-        key = tuple(from_us(found[0]).astimezone(zone).strftime("%Y-%m") if g == "month"
-                    else str(next(values)) for g in group_by)
+        key = tuple(
+            from_us(found[0]).astimezone(zone).strftime("%Y-%m")
+            if g == "month"
+            else str(next(values))
+            for g in group_by
+        )
         acc = sums.setdefault(key, [0, 0, 0])
         acc[0] += int(found[1])
         acc[1] += int(would)
@@ -113,16 +148,27 @@ def shadow_savings(
             g: (v if v and v != UNATTRIBUTED else NON_ATTRIBUTED)
             for g, v in zip(group_by, key, strict=True)
         }
-        row.update({"requested_cost_usd": format_usd(requested),
-                    "actual_cost_usd": format_usd(actual),
-                    "saved_usd": format_usd(requested - actual), "requests": count,
-                    "_saved": requested - actual})
+        row.update(
+            {
+                "requested_cost_usd": format_usd(requested),
+                "actual_cost_usd": format_usd(actual),
+                "saved_usd": format_usd(requested - actual),
+                "requests": count,
+                "_saved": requested - actual,
+            }
+        )
         rows.append(row)
     rows.sort(key=lambda r: (-int(str(r["_saved"])), [str(r[g]) for g in group_by]))
     for r in rows:
         del r["_saved"]
-    return {"from": period.start.isoformat(), "to": period.end.isoformat(),
-            "group_by": group_by, "mode": "shadow", "total_usd": format_usd(total), "rows": rows}
+    return {
+        "from": period.start.isoformat(),
+        "to": period.end.isoformat(),
+        "group_by": group_by,
+        "mode": "shadow",
+        "total_usd": format_usd(total),
+        "rows": rows,
+    }
 
 
 @router.get("/savings")

@@ -27,11 +27,16 @@ def _safe_next(value: str | None) -> str:
     return value[:500]
 
 
-def _login_page(request: Request, session: Session, next_path: str, error: str = "",
-                status_code: int = 200) -> Response:
-    response = render(request, "login.html",
-                      {"csrf": session.csrf, "next": next_path, "error": error},
-                      principal=None, status_code=status_code)
+def _login_page(
+    request: Request, session: Session, next_path: str, error: str = "", status_code: int = 200
+) -> Response:
+    response = render(
+        request,
+        "login.html",
+        {"csrf": session.csrf, "next": next_path, "error": error},
+        principal=None,
+        status_code=status_code,
+    )
     response.headers["cache-control"] = "no-store"
     _codec(request).write(response, request, session)
     return response
@@ -44,8 +49,12 @@ async def login_form(request: Request, runtime: RuntimeDep, next: str | None = N
     session = _codec(request).read(request) or Session.anonymous()
     if session.user_id:
         session = Session.anonymous()
-    page = render(request, "login.html", {"csrf": session.csrf, "next": _safe_next(next),
-                                          "error": ""}, principal=None)
+    page = render(
+        request,
+        "login.html",
+        {"csrf": session.csrf, "next": _safe_next(next), "error": ""},
+        principal=None,
+    )
     _codec(request).write(page, request, session)
     return page
 
@@ -58,12 +67,16 @@ async def login(request: Request, runtime: RuntimeDep) -> Response:
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     await form.close()
     next_path = _safe_next(fields.get("next"))
-    if session is None or session.user_id or not fields.get("csrf_token") or (
-        fields["csrf_token"] != session.csrf
+    if (
+        session is None
+        or session.user_id
+        or not fields.get("csrf_token")
+        or (fields["csrf_token"] != session.csrf)
     ):
         fresh = Session.anonymous()
-        return _login_page(request, fresh, next_path,
-                           "Your sign-in form expired. Please try again.", 400)
+        return _login_page(
+            request, fresh, next_path, "Your sign-in form expired. Please try again.", 400
+        )
     email = fields.get("email", "")[:300]
     password = fields.get("password", "")[:1000]
 
@@ -73,8 +86,13 @@ async def login(request: Request, runtime: RuntimeDep) -> Response:
 
     user = await run_in_threadpool(check) if email and password else None
     if user is None:
-        return _login_page(request, Session.anonymous(), next_path,
-                           "Wrong email or password, or the account is locked.", 401)
+        return _login_page(
+            request,
+            Session.anonymous(),
+            next_path,
+            "Wrong email or password, or the account is locked.",
+            401,
+        )
     response = RedirectResponse(next_path, 303)
     codec.write(response, request, Session.signed_in(user.id))
     return response

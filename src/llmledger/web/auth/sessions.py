@@ -75,6 +75,9 @@ class SessionCodec:
 
     def clear(self, response: Response, request: Request) -> None:
         response.delete_cookie(
-            COOKIE, path="/", httponly=True, samesite="lax",
+            COOKIE,
+            path="/",
+            httponly=True,
+            samesite="lax",
             secure=self.always_secure or request.url.scheme == "https",
         )

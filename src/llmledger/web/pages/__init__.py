@@ -32,9 +32,18 @@ from llmledger.web.pages import (
 )
 from llmledger.web.pages.render import STATIC, make_templates, render
 
-PAGE_ROUTERS = (auth_routes.router, executive.router, organisation.router, attribution.router,
-                guardrails.router, requests.router, extras.router, roi.router,
-                reconciliation.router, anomalies.router)
+PAGE_ROUTERS = (
+    auth_routes.router,
+    executive.router,
+    organisation.router,
+    attribution.router,
+    guardrails.router,
+    requests.router,
+    extras.router,
+    roi.router,
+    reconciliation.router,
+    anomalies.router,
+)
 _MACHINE_PREFIXES = ("/api/", "/healthz", "/readyz", "/metrics", "/static/")
 
 
@@ -46,8 +55,9 @@ def install(api: FastAPI, runtime: Runtime) -> None:
     """Add the pages, sign-in, static files and HTML error pages to the API app."""
     server = runtime.settings.server
     api.state.sessions = SessionCodec.from_env(
-        server.session_secret_env, secure=bool(server.public_url and
-                                               server.public_url.startswith("https://")))
+        server.session_secret_env,
+        secure=bool(server.public_url and server.public_url.startswith("https://")),
+    )
     api.state.templates = make_templates()
     for router in PAGE_ROUTERS:
         api.include_router(router)
@@ -72,7 +82,8 @@ def install(api: FastAPI, runtime: Runtime) -> None:
         errors = exc.errors()
         detail = "; ".join(
             f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg', '')}"
-            for e in errors[:5])
+            for e in errors[:5]
+        )
         return await _error_page(request, 422, detail or "invalid request")
 
     api.add_exception_handler(SignInRequired, on_sign_in)
@@ -86,9 +97,19 @@ async def _error_page(request: Request, status_code: int, detail: str) -> Respon
         principal = await run_in_threadpool(session_principal, request, runtime)
     except Exception:  # the error page must not fail in turn
         principal = None
-    titles = {400: "Bad request", 401: "Sign-in required", 403: "Not allowed",
-              404: "Not found", 405: "Not allowed", 422: "Check the request"}
+    titles = {
+        400: "Bad request",
+        401: "Sign-in required",
+        403: "Not allowed",
+        404: "Not found",
+        405: "Not allowed",
+        422: "Check the request",
+    }
     template = "_error.html" if request.headers.get("hx-request") else "error.html"
-    return render(request, template, {"status": status_code, "detail": detail[:500],
-                                      "title": titles.get(status_code, "Error")},
-                  principal=principal, status_code=status_code)
+    return render(
+        request,
+        template,
+        {"status": status_code, "detail": detail[:500], "title": titles.get(status_code, "Error")},
+        principal=principal,
+        status_code=status_code,
+    )

@@ -24,8 +24,12 @@ from llmledger.web.auth.principal import Principal
 from llmledger.web.pages.render import render
 
 router = APIRouter(include_in_schema=False)
-KIND_LABELS = {"spend_spike": "Spend spike", "modality_shift": "Modality shift",
-               "new_model": "New model", "runaway_agent": "Runaway agent"}
+KIND_LABELS = {
+    "spend_spike": "Spend spike",
+    "modality_shift": "Modality shift",
+    "new_model": "New model",
+    "runaway_agent": "Runaway agent",
+}
 #: Roles that may acknowledge, resolve and mute (an owner within their scope: the API
 #: checks each scope again, and an owner is only shown their own scope's anomalies).
 ACTORS = frozenset({Role.ADMIN, Role.FINANCE, Role.OWNER})
@@ -130,26 +134,46 @@ def describe_mutes(mutes: list[dict[str, Any]], zone: tzinfo) -> list[dict[str, 
     return [{**m, "until_local": mute_end(str(m["until"]), zone)} for m in mutes]
 
 
-async def _listing(runtime: RuntimeDep, principal: Principal,
-                   given: dict[str, str]) -> dict[str, Any]:
+async def _listing(
+    runtime: RuntimeDep, principal: Principal, given: dict[str, str]
+) -> dict[str, Any]:
     data: dict[str, Any] = await api.list_all(
-        runtime, principal, since=given["since"] or None, status=given["status"] or None,
-        kind=given["kind"] or None)
+        runtime,
+        principal,
+        since=given["since"] or None,
+        status=given["status"] or None,
+        kind=given["kind"] or None,
+    )
     zone = runtime.settings.organisation.zone
     rows = [describe(a, zone, principal) for a in data["anomalies"]]
-    return {"anomalies": rows, "summary": summary(rows),
-            "mutes": describe_mutes(data["mutes"], zone)}
+    return {
+        "anomalies": rows,
+        "summary": summary(rows),
+        "mutes": describe_mutes(data["mutes"], zone),
+    }
 
 
 @router.get("/anomalies")
-async def anomalies_page(request: Request, runtime: RuntimeDep, principal: PageUser,
-                         since: str = "", status: str = "", kind: str = "") -> Response:
+async def anomalies_page(
+    request: Request,
+    runtime: RuntimeDep,
+    principal: PageUser,
+    since: str = "",
+    status: str = "",
+    kind: str = "",
+) -> Response:
     given = {"since": since[:40], "status": status[:40], "kind": kind[:40]}
     context = await _listing(runtime, principal, given)
     kinds = {k: KIND_LABELS.get(k, k) for k in KINDS}
-    context.update({"given": given, "statuses": STATUSES, "kinds": kinds,
-                    "may_act": may_act(principal),
-                    "mute_scope": principal.scope if principal.role is Role.OWNER else ""})
+    context.update(
+        {
+            "given": given,
+            "statuses": STATUSES,
+            "kinds": kinds,
+            "may_act": may_act(principal),
+            "mute_scope": principal.scope if principal.role is Role.OWNER else "",
+        }
+    )
     template = "_anomalies_view.html" if request.headers.get("hx-request") else "anomalies.html"
     return render(request, template, context, principal=principal)
 
@@ -163,8 +187,9 @@ def _note(fields: dict[str, str], required: bool) -> str | None:
     return note or None
 
 
-def _changed(request: Request, runtime: RuntimeDep, principal: Principal,
-             anomaly: dict[str, object]) -> Response:
+def _changed(
+    request: Request, runtime: RuntimeDep, principal: Principal, anomaly: dict[str, object]
+) -> Response:
     if not request.headers.get("hx-request"):
         return RedirectResponse("/anomalies", 303)
     row = describe(anomaly, runtime.settings.organisation.zone, principal)
@@ -173,22 +198,26 @@ def _changed(request: Request, runtime: RuntimeDep, principal: Principal,
 
 
 @router.post("/anomalies/{anomaly_id}/acknowledge")
-async def acknowledge(anomaly_id: str, request: Request, runtime: RuntimeDep,
-                      principal: PageUser) -> Response:
+async def acknowledge(
+    anomaly_id: str, request: Request, runtime: RuntimeDep, principal: PageUser
+) -> Response:
     fields = await check_form_csrf(request, principal)
     note = _note(fields, required=True)
     assert note is not None
-    changed = await api.acknowledge(anomaly_id[:100], api.Acknowledge(note=note), runtime,
-                                    principal)
+    changed = await api.acknowledge(
+        anomaly_id[:100], api.Acknowledge(note=note), runtime, principal
+    )
     return _changed(request, runtime, principal, changed)
 
 
 @router.post("/anomalies/{anomaly_id}/resolve")
-async def resolve(anomaly_id: str, request: Request, runtime: RuntimeDep,
-                  principal: PageUser) -> Response:
+async def resolve(
+    anomaly_id: str, request: Request, runtime: RuntimeDep, principal: PageUser
+) -> Response:
     fields = await check_form_csrf(request, principal)
-    changed = await api.resolve(anomaly_id[:100], runtime, principal,
-                                api.Resolve(note=_note(fields, required=False)))
+    changed = await api.resolve(
+        anomaly_id[:100], runtime, principal, api.Resolve(note=_note(fields, required=False))
+    )
     return _changed(request, runtime, principal, changed)
 
 
@@ -196,9 +225,11 @@ async def resolve(anomaly_id: str, request: Request, runtime: RuntimeDep,
 async def mute(request: Request, runtime: RuntimeDep, principal: PageUser) -> Response:
     fields = await check_form_csrf(request, principal)
     try:
-        body = api.MuteRequest(scope=fields.get("scope", "").strip(),
-                               until=fields.get("until", "").strip(),
-                               reason=fields.get("reason", "").strip())
+        body = api.MuteRequest(
+            scope=fields.get("scope", "").strip(),
+            until=fields.get("until", "").strip(),
+            reason=fields.get("reason", "").strip(),
+        )
     except ValidationError as exc:
         where = ".".join(str(p) for p in exc.errors()[0]["loc"])
         raise HTTPException(422, f"{where}: {exc.errors()[0]['msg']}") from None
@@ -207,11 +238,18 @@ async def mute(request: Request, runtime: RuntimeDep, principal: PageUser) -> Re
     await api.mute(body, runtime, principal)
     if not request.headers.get("hx-request"):
         return RedirectResponse("/anomalies", 303)
-    data: dict[str, Any] = await api.list_all(runtime, principal, since=None, status=None,
-                                              kind=None)
+    data: dict[str, Any] = await api.list_all(
+        runtime, principal, since=None, status=None, kind=None
+    )
     mutes = describe_mutes(data["mutes"], runtime.settings.organisation.zone)
-    return render(request, "_anomalies_mutes.html",
-                  {"mutes": mutes, "may_act": may_act(principal),
-                   "mute_scope": principal.scope if principal.role is Role.OWNER else "",
-                   "just_muted": body.scope},
-                  principal=principal)
+    return render(
+        request,
+        "_anomalies_mutes.html",
+        {
+            "mutes": mutes,
+            "may_act": may_act(principal),
+            "mute_scope": principal.scope if principal.role is Role.OWNER else "",
+            "just_muted": body.scope,
+        },
+        principal=principal,
+    )

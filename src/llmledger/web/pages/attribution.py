@@ -26,11 +26,16 @@ router = APIRouter(include_in_schema=False)
 
 #: (key, heading, kind) of every column after the name, in table order.
 COLUMNS = (
-    ("cost", "Cost", "usd"), ("requests", "Requests", "qty"),
-    ("text_tokens", "Text tokens", "qty"), ("cached_tokens", "Cached tokens", "qty"),
-    ("images", "Images", "qty"), ("audio_seconds", "Audio s", "qty"),
-    ("video_seconds", "Video s", "qty"), ("text_cost", "Text $", "usd"),
-    ("images_cost", "Images $", "usd"), ("audio_cost", "Audio $", "usd"),
+    ("cost", "Cost", "usd"),
+    ("requests", "Requests", "qty"),
+    ("text_tokens", "Text tokens", "qty"),
+    ("cached_tokens", "Cached tokens", "qty"),
+    ("images", "Images", "qty"),
+    ("audio_seconds", "Audio s", "qty"),
+    ("video_seconds", "Video s", "qty"),
+    ("text_cost", "Text $", "usd"),
+    ("images_cost", "Images $", "usd"),
+    ("audio_cost", "Audio $", "usd"),
     ("video_cost", "Video $", "usd"),
 )
 SORTS = {"name"} | {c[0] for c in COLUMNS}
@@ -52,11 +57,18 @@ class View:
     def link(self, extra: dict[str, str]) -> str:
         """The query string of this view with some parameters changed."""
         params: dict[str, str] = (
-            {"from": self.start, "to": self.end} if self.preset == "custom"
+            {"from": self.start, "to": self.end}
+            if self.preset == "custom"
             else {"period": self.preset}
         )
-        params.update({"provider": self.provider, "model": self.model, "sort": self.sort,
-                       "order": "desc" if self.desc else "asc"})
+        params.update(
+            {
+                "provider": self.provider,
+                "model": self.model,
+                "sort": self.sort,
+                "order": "desc" if self.desc else "asc",
+            }
+        )
         params.update(extra)
         return urlencode({k: v for k, v in params.items() if v})
 
@@ -66,7 +78,8 @@ def _values(node: dict[str, Any]) -> dict[str, Decimal]:
     c = costs_nanos(node["usage_cost_usd"])
     return {
         "cost": Decimal(node.get("cost_usd") or node["total_usd"]),
-        "requests": Decimal(node["requests"]), **q,
+        "requests": Decimal(node["requests"]),
+        **q,
         **{f"{k}_cost": Decimal(format_usd(c[k])) for k in ("text", "images", "audio", "video")},
     }
 
@@ -75,8 +88,7 @@ def flatten(tree: dict[str, Any], view: View) -> list[dict[str, Any]]:
     """Rows in display order; each level sorted by the chosen column."""
     out: list[dict[str, Any]] = []
 
-    def walk(nodes: list[dict[str, Any]], depth: int, parent: str,
-             prefix: list[str]) -> None:
+    def walk(nodes: list[dict[str, Any]], depth: int, parent: str, prefix: list[str]) -> None:
         key = LEVEL_KEYS[depth]
         rows = [(n, _values(n)) for n in nodes]
         if view.sort == "name":
@@ -86,10 +98,17 @@ def flatten(tree: dict[str, Any], view: View) -> list[dict[str, Any]]:
         for i, (node, values) in enumerate(rows):
             row_id = f"{parent}-{i}" if parent else f"r{i}"
             children = node.get(LEVEL_KEYS[depth + 1] + "s", []) if depth < 2 else []
-            out.append({"id": row_id, "parent": parent, "level": depth,
-                        "name": label(node[key]), "values": values,
-                        "path": [*prefix, label(node[key])],
-                        "has_children": bool(children)})
+            out.append(
+                {
+                    "id": row_id,
+                    "parent": parent,
+                    "level": depth,
+                    "name": label(node[key]),
+                    "values": values,
+                    "path": [*prefix, label(node[key])],
+                    "has_children": bool(children),
+                }
+            )
             if children:
                 walk(children, depth + 1, row_id, [*prefix, label(node[key])])
 
@@ -98,8 +117,16 @@ def flatten(tree: dict[str, Any], view: View) -> list[dict[str, Any]]:
 
 
 async def _load(
-    request: Request, runtime: RuntimeDep, principal: Principal, period: str,
-    from_: str | None, to: str | None, provider: str, model: str, sort: str, order: str,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: Principal,
+    period: str,
+    from_: str | None,
+    to: str | None,
+    provider: str,
+    model: str,
+    sort: str,
+    order: str,
 ) -> tuple[View, dict[str, Any], list[dict[str, Any]]]:
     if sort not in SORTS:
         raise HTTPException(422, f"sort: one of {', '.join(sorted(SORTS))}")
@@ -113,34 +140,69 @@ async def _load(
         if chosen is None:
             raise HTTPException(422, "period: 1m, last, 3m, ytd, 12m (or from/to)")
         start, end, key = chosen.start.isoformat(), chosen.end.isoformat(), chosen.key
-    tree = await hierarchy.get_hierarchy(runtime, principal, from_=start, to=end,
-                                         department=None, project=None,
-                                         provider=provider or None, model=model or None)
+    tree = await hierarchy.get_hierarchy(
+        runtime,
+        principal,
+        from_=start,
+        to=end,
+        department=None,
+        project=None,
+        provider=provider or None,
+        model=model or None,
+    )
     view = View(str(tree["from"]), str(tree["to"]), key, provider, model, sort, order == "desc")
     return view, tree, flatten(tree, view)
 
 
 @router.get("/attribution")
 async def attribution(
-    request: Request, runtime: RuntimeDep, principal: PageUser, period: str = "1m",
-    to: str | None = None, provider: str = "", model: str = "", sort: str = "cost",
+    request: Request,
+    runtime: RuntimeDep,
+    principal: PageUser,
+    period: str = "1m",
+    to: str | None = None,
+    provider: str = "",
+    model: str = "",
+    sort: str = "cost",
     order: str = "desc",
 ) -> Response:
-    view, tree, rows = await _load(request, runtime, principal, period,
-                                   request.query_params.get("from"), to, provider, model,
-                                   sort, order)
+    view, tree, rows = await _load(
+        request,
+        runtime,
+        principal,
+        period,
+        request.query_params.get("from"),
+        to,
+        provider,
+        model,
+        sort,
+        order,
+    )
     scope = principal.filters()
     options = await figures.get_costs(
-        runtime, principal.actor, group_by="provider,model", from_=view.start, to=view.end,
-        department=scope.get("department"), project=scope.get("project"), agent=None,
-        provider=None, model=None)
+        runtime,
+        principal.actor,
+        group_by="provider,model",
+        from_=view.start,
+        to=view.end,
+        department=scope.get("department"),
+        project=scope.get("project"),
+        agent=None,
+        provider=None,
+        model=None,
+    )
     opts: list[dict[str, str]] = options["rows"]  # type: ignore[assignment]
     context = {
-        "view": view, "link": view.link, "tree": tree, "rows": rows, "columns": COLUMNS,
+        "view": view,
+        "link": view.link,
+        "tree": tree,
+        "rows": rows,
+        "columns": COLUMNS,
         "providers": sorted({r["provider"] for r in opts} | ({provider} - {""})),
         "models": sorted({r["model"] for r in opts} | ({model} - {""})),
-        "periods": presets.presets(runtime.today(),
-                                   runtime.settings.organisation.fiscal_year_start_month),
+        "periods": presets.presets(
+            runtime.today(), runtime.settings.organisation.fiscal_year_start_month
+        ),
         "total": _values(tree),
     }
     template = "_attribution.html" if request.headers.get("hx-request") else "attribution.html"
@@ -149,14 +211,29 @@ async def attribution(
 
 @router.get("/attribution.csv")
 async def attribution_csv(
-    request: Request, runtime: RuntimeDep, principal: PageUser, period: str = "1m",
-    to: str | None = None, provider: str = "", model: str = "", sort: str = "cost",
+    request: Request,
+    runtime: RuntimeDep,
+    principal: PageUser,
+    period: str = "1m",
+    to: str | None = None,
+    provider: str = "",
+    model: str = "",
+    sort: str = "cost",
     order: str = "desc",
 ) -> Response:
     """The rows the table shows, in its order, with exact amounts (USD decimal strings)."""
-    view, tree, rows = await _load(request, runtime, principal, period,
-                                   request.query_params.get("from"), to, provider, model,
-                                   sort, order)
+    view, tree, rows = await _load(
+        request,
+        runtime,
+        principal,
+        period,
+        request.query_params.get("from"),
+        to,
+        provider,
+        model,
+        sort,
+        order,
+    )
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["level", "department", "project", "agent", *(c[0] for c in COLUMNS)])
@@ -166,9 +243,14 @@ async def attribution_csv(
         values = exact[tuple(row["path"])]
         writer.writerow([LEVEL_KEYS[row["level"]], *path, *(values[c[0]] for c in COLUMNS)])
     name = f"attribution_{view.start}_{view.end}.csv"
-    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"content-disposition": f'attachment; filename="{name}"',
-                             "cache-control": "no-store"})
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "content-disposition": f'attachment; filename="{name}"',
+            "cache-control": "no-store",
+        },
+    )
 
 
 def _exact_rows(tree: dict[str, Any]) -> dict[tuple[str, ...], dict[str, str]]:
@@ -180,7 +262,8 @@ def _exact_rows(tree: dict[str, Any]) -> dict[tuple[str, ...], dict[str, str]]:
             q = quantities(node["usage"])
             c = costs_nanos(node["usage_cost_usd"])
             out[path] = {
-                "cost": node["cost_usd"], "requests": str(node["requests"]),
+                "cost": node["cost_usd"],
+                "requests": str(node["requests"]),
                 **{k: format(v.normalize(), "f") if v else "0" for k, v in q.items()},
                 **{f"{k}_cost": format_usd(c[k]) for k in ("text", "images", "audio", "video")},
             }
@@ -189,4 +272,3 @@ def _exact_rows(tree: dict[str, Any]) -> dict[tuple[str, ...], dict[str, str]]:
 
     walk(tree["departments"], 0, ())
     return out
-

@@ -24,13 +24,29 @@ async def movers(runtime: RuntimeDep, actor: str) -> list[dict[str, Any]]:
     """Departments and projects whose spend changed most, last 7 days against the 7 before."""
     today = runtime.today()
     this_week = await figures.get_costs(
-        runtime, actor, group_by="department,project", from_=(today - timedelta(6)).isoformat(),
-        to=today.isoformat(), department=None, project=None, agent=None, provider=None,
-        model=None)
+        runtime,
+        actor,
+        group_by="department,project",
+        from_=(today - timedelta(6)).isoformat(),
+        to=today.isoformat(),
+        department=None,
+        project=None,
+        agent=None,
+        provider=None,
+        model=None,
+    )
     last_week = await figures.get_costs(
-        runtime, actor, group_by="department,project",
-        from_=(today - timedelta(13)).isoformat(), to=(today - timedelta(7)).isoformat(),
-        department=None, project=None, agent=None, provider=None, model=None)
+        runtime,
+        actor,
+        group_by="department,project",
+        from_=(today - timedelta(13)).isoformat(),
+        to=(today - timedelta(7)).isoformat(),
+        department=None,
+        project=None,
+        agent=None,
+        provider=None,
+        model=None,
+    )
 
     def amounts(data: dict[str, object]) -> dict[tuple[str, str], int]:
         rows = data["rows"]
@@ -44,10 +60,20 @@ async def movers(runtime: RuntimeDep, actor: str) -> list[dict[str, Any]]:
         if a == b:
             continue
         change = None if not b else (Decimal(a - b) * 100 / Decimal(b)).quantize(Decimal("0.1"))
-        out.append((abs(a - b), {
-            "department": key[0], "project": key[1], "this_week_usd": format_usd(a),
-            "last_week_usd": format_usd(b), "change_usd": format_usd(a - b),
-            "change_pct": change, "up": a > b}))
+        out.append(
+            (
+                abs(a - b),
+                {
+                    "department": key[0],
+                    "project": key[1],
+                    "this_week_usd": format_usd(a),
+                    "last_week_usd": format_usd(b),
+                    "change_usd": format_usd(a - b),
+                    "change_pct": change,
+                    "up": a > b,
+                },
+            )
+        )
     out.sort(key=lambda m: (-m[0], m[1]["department"], m[1]["project"]))
     return [m[1] for m in out[:MOVERS]]
 
@@ -59,8 +85,11 @@ def trend_chart(summary: dict[str, Any]) -> dict[str, Any]:
         "labels": [t["month"] for t in trend],
         "series": [
             {"name": "Spend", "type": "bar", "values": [t["spend_usd"] for t in trend]},
-            {"name": "Monthly allocation", "type": "line",
-             "values": [t["budget_usd"] for t in trend]},
+            {
+                "name": "Monthly allocation",
+                "type": "line",
+                "values": [t["budget_usd"] for t in trend],
+            },
         ],
     }
 
@@ -72,8 +101,11 @@ async def executive(request: Request, runtime: RuntimeDep, principal: PageUser) 
     org = runtime.settings.organisation
     annual = usd_to_nanos(org.annual_budget_usd)
     projected = usd_to_nanos(summary["projected_annual_usd"])
-    run_rate_status = "none" if not annual else (
-        "red" if projected > annual else "amber" if projected * 10 >= annual * 9 else "green")
+    run_rate_status = (
+        "none"
+        if not annual
+        else ("red" if projected > annual else "amber" if projected * 10 >= annual * 9 else "green")
+    )
     mtd_now = usd_to_nanos(summary["mtd"]["spend_usd"])
     mtd_before = usd_to_nanos(summary["mtd_same_day_last_month_usd"])
     usage = quantities(summary["usage"])

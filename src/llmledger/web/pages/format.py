@@ -78,5 +78,12 @@ def label(value: object) -> str:
     return "Non-attributed" if text in ("", "unattributed") else text
 
 
-FILTERS = {"usd": usd, "usd_short": usd_short, "qty": quantity, "pct": percent,
-           "day": local_date, "when": local_time, "label": label}
+FILTERS = {
+    "usd": usd,
+    "usd_short": usd_short,
+    "qty": quantity,
+    "pct": percent,
+    "day": local_date,
+    "when": local_time,
+    "label": label,
+}

@@ -25,22 +25,34 @@ def describe(budget: dict[str, Any], principal: Principal) -> dict[str, Any]:
     try:
         scope = parse_scope(str(budget["scope"]))
     except ScopeError:
-        return {**budget, "name": budget["scope"], "path": "", "kind": "?", "editable": False,
-                "bar": 0, "visible": principal.sees_organisation}
+        return {
+            **budget,
+            "name": budget["scope"],
+            "path": "",
+            "kind": "?",
+            "editable": False,
+            "bar": 0,
+            "visible": principal.sees_organisation,
+        }
     name = scope.parts[-1] if scope.parts else "Organisation"
     path = " / ".join(scope.parts[:-1]) if scope.kind in ("project", "agent") else ""
     bar = min(Decimal(str(budget["percent"])), Decimal(100))
-    return {**budget, "name": name, "path": path, "kind": scope.kind,
-            "bar": format(bar, "f"), "visible": principal.covers(scope),
-            "editable": principal.may_change_caps() and principal.covers(scope)}
+    return {
+        **budget,
+        "name": name,
+        "path": path,
+        "kind": scope.kind,
+        "bar": format(bar, "f"),
+        "visible": principal.covers(scope),
+        "editable": principal.may_change_caps() and principal.covers(scope),
+    }
 
 
 async def visible_budgets(runtime: RuntimeDep, principal: Principal) -> list[dict[str, Any]]:
     data = await budgets.list_all(runtime, principal.actor)
     rows = [describe(b, principal) for b in data["budgets"]]  # type: ignore[attr-defined]
     rows = [r for r in rows if r["visible"]]
-    rows.sort(key=lambda r: (_STATUS_ORDER.get(r["status"], 3), -Decimal(r["percent"]),
-                             r["scope"]))
+    rows.sort(key=lambda r: (_STATUS_ORDER.get(r["status"], 3), -Decimal(r["percent"]), r["scope"]))
     return rows
 
 
@@ -48,8 +60,9 @@ async def visible_budgets(runtime: RuntimeDep, principal: Principal) -> list[dic
 async def guardrails(request: Request, runtime: RuntimeDep, principal: PageUser) -> Response:
     rows = await visible_budgets(runtime, principal)
     counts = {s: sum(1 for r in rows if r["status"] == s) for s in ("ok", "alert", "blocked")}
-    return render(request, "guardrails.html", {"budgets": rows, "counts": counts},
-                  principal=principal)
+    return render(
+        request, "guardrails.html", {"budgets": rows, "counts": counts}, principal=principal
+    )
 
 
 def _limit(text: str) -> Decimal:
@@ -81,10 +94,12 @@ async def raise_cap(
     reason = fields.get("reason", "").strip()
     if not reason or len(reason) > 2000:
         raise HTTPException(422, "a reason (up to 2,000 characters) is required")
-    await budgets.change_cap(budget_id, budgets.CapChange(limit_usd=limit, reason=reason),
-                             runtime, principal.actor)
+    await budgets.change_cap(
+        budget_id, budgets.CapChange(limit_usd=limit, reason=reason), runtime, principal.actor
+    )
     if not request.headers.get("hx-request"):
         return RedirectResponse("/guardrails", 303)
     updated = {b["id"]: b for b in await visible_budgets(runtime, principal)}[budget_id]
-    return render(request, "_budget_row.html", {"b": updated, "just_changed": True},
-                  principal=principal)
+    return render(
+        request, "_budget_row.html", {"b": updated, "just_changed": True}, principal=principal
+    )

@@ -22,6 +22,7 @@ TEXT = COST_GROUPS["text"]
 
 def quantities(usage: Mapping[str, object]) -> dict[str, Decimal]:
     """The quantity columns: text tokens, cached tokens, images, audio and video seconds."""
+
     def q(*names: str) -> Decimal:
         return sum((to_decimal(usage.get(n, 0)) for n in names), Decimal(0))
 
@@ -38,6 +39,5 @@ def costs_nanos(usage_cost_usd: Mapping[str, object]) -> dict[str, int]:
     """Cost per group of usage types, exact (nanos)."""
     out = {}
     for group, names in COST_GROUPS.items():
-        out[group] = sum(usd_to_nanos(str(usage_cost_usd[n])) for n in names
-                         if n in usage_cost_usd)
+        out[group] = sum(usd_to_nanos(str(usage_cost_usd[n])) for n in names if n in usage_cost_usd)
     return out

@@ -17,8 +17,12 @@ from llmledger.web.pages.render import render
 
 router = APIRouter(include_in_schema=False)
 PERIODS = ("1m", "3m", "ytd", "12m")
-PROVIDER_NAMES = {"anthropic": "Anthropic", "openai": "OpenAI", "bedrock": "AWS Bedrock",
-                  "google": "Google"}
+PROVIDER_NAMES = {
+    "anthropic": "Anthropic",
+    "openai": "OpenAI",
+    "bedrock": "AWS Bedrock",
+    "google": "Google",
+}
 
 
 def provider_name(provider: str) -> str:
@@ -37,22 +41,32 @@ def pivot(costs: dict[str, Any]) -> dict[str, Any]:
     totals = {d: sum(v.values()) for d, v in cells.items()}
     departments = sorted(cells, key=lambda d: (-totals[d], d))
     rows = [
-        {"department": d, "total_usd": format_usd(totals[d]),
-         "cells": [format_usd(cells[d].get(p, 0)) for p in providers]}
+        {
+            "department": d,
+            "total_usd": format_usd(totals[d]),
+            "cells": [format_usd(cells[d].get(p, 0)) for p in providers],
+        }
         for d in departments
     ]
     chart = {
         "kind": "stacked",
         "labels": [label(d) for d in departments],
         "series": [
-            {"name": provider_name(p), "type": "bar",
-             "values": [format_usd(cells[d].get(p, 0)) for d in departments]}
+            {
+                "name": provider_name(p),
+                "type": "bar",
+                "values": [format_usd(cells[d].get(p, 0)) for d in departments],
+            }
             for p in providers
         ],
     }
-    return {"providers": [provider_name(p) for p in providers], "rows": rows,
-            "provider_totals": [format_usd(by_provider[p]) for p in providers],
-            "total_usd": costs["total_usd"], "chart": chart}
+    return {
+        "providers": [provider_name(p) for p in providers],
+        "rows": rows,
+        "provider_totals": [format_usd(by_provider[p]) for p in providers],
+        "total_usd": costs["total_usd"],
+        "chart": chart,
+    }
 
 
 @router.get("/organisation")
@@ -65,11 +79,20 @@ async def organisation(
     if chosen is None or period not in PERIODS:
         raise HTTPException(422, f"period: one of {', '.join(PERIODS)}")
     costs = await figures.get_costs(
-        runtime, principal.actor, group_by="department,provider",
-        from_=chosen.start.isoformat(), to=chosen.end.isoformat(), department=None,
-        project=None, agent=None, provider=None, model=None)
-    options = [p for p in presets.presets(runtime.today(), org.fiscal_year_start_month)
-               if p.key in PERIODS]
+        runtime,
+        principal.actor,
+        group_by="department,provider",
+        from_=chosen.start.isoformat(),
+        to=chosen.end.isoformat(),
+        department=None,
+        project=None,
+        agent=None,
+        provider=None,
+        model=None,
+    )
+    options = [
+        p for p in presets.presets(runtime.today(), org.fiscal_year_start_month) if p.key in PERIODS
+    ]
     context = {"period": chosen, "periods": options, "costs": costs, **pivot(costs)}
     template = "_organisation.html" if request.headers.get("hx-request") else "organisation.html"
     return render(request, template, context, principal=principal)

@@ -14,11 +14,17 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/reconciliation")
-async def reconciliation_page(request: Request, runtime: RuntimeDep, principal: PageUser,
-                              month: str | None = None, tolerance: str = "1") -> Response:
+async def reconciliation_page(
+    request: Request,
+    runtime: RuntimeDep,
+    principal: PageUser,
+    month: str | None = None,
+    tolerance: str = "1",
+) -> Response:
     organisation_only(principal)
     chosen = month or reconcile.previous_month(runtime)
-    result = await reconcile.get_reconciliation(runtime, principal.actor, month=chosen,
-                                                tolerance=tolerance, provider=None)
+    result = await reconcile.get_reconciliation(
+        runtime, principal.actor, month=chosen, tolerance=tolerance, provider=None
+    )
     context = {"data": result, "month": chosen, "tolerance": tolerance}
     return render(request, "reconciliation.html", context, principal=principal)
