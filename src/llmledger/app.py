@@ -73,10 +73,23 @@ def build_api(runtime: Runtime) -> FastAPI:
         redoc_url=None,
     )
     api.state.runtime = runtime
-    for router in (figures.router, hierarchy.router, savings.router, events.router,
-                   budgets.router, keys.router, usage.router, health.router,
-                   export_api.router, otlp.router, anomalies.router, audit.router,
-                   metrics.router, roi.router, reconcile.router):
+    for router in (
+        figures.router,
+        hierarchy.router,
+        savings.router,
+        events.router,
+        budgets.router,
+        keys.router,
+        usage.router,
+        health.router,
+        export_api.router,
+        otlp.router,
+        anomalies.router,
+        audit.router,
+        metrics.router,
+        roi.router,
+        reconcile.router,
+    ):
         api.include_router(router)
     pages.install(api, runtime)
     return api
@@ -177,11 +190,15 @@ class LedgerApp:
             host, port = sockets[0][0], sockets[0][1]
             sandbox_url = f"http://{host}:{port}"
         ctx = GatewayContext(
-            writer=rt.writer, catalog=rt.catalog, keys=rt.keys, budgets=rt.budgets,
+            writer=rt.writer,
+            catalog=rt.catalog,
+            keys=rt.keys,
+            budgets=rt.budgets,
             max_body_bytes=settings.server.max_body_bytes,
             allow_unpriced=settings.gateway.allow_unpriced,
             routing=RoutingHook(settings.routing, rt.store.zone, rt.store, rt.budgets)
-            if settings.routing.rules else None,
+            if settings.routing.rules
+            else None,
             spans=self.spans.record if self.spans else None,
             metrics=rt.metrics,
         )
@@ -241,22 +258,37 @@ class LedgerApp:
         rt, lease = self.runtime, self.lease
         m = rt.metrics
         m.watch_store(rt.store)
-        m.probe("llmledger_writer_queue", "Ledger writes queued, not yet committed.",
-                lambda: float(rt.writer.depth))
-        m.probe("llmledger_writer_retrying",
-                "Settlements kept for retry while the store is unreachable.",
-                lambda: float(rt.writer.retrying))
-        m.probe("llmledger_writer_failures", "Ledger writes that failed (cumulative).",
-                lambda: float(rt.writer.failures))
-        m.probe("llmledger_store_unreachable", "1 while the writer cannot reach the store.",
-                lambda: float(rt.writer.unreachable))
+        m.probe(
+            "llmledger_writer_queue",
+            "Ledger writes queued, not yet committed.",
+            lambda: float(rt.writer.depth),
+        )
+        m.probe(
+            "llmledger_writer_retrying",
+            "Settlements kept for retry while the store is unreachable.",
+            lambda: float(rt.writer.retrying),
+        )
+        m.probe(
+            "llmledger_writer_failures",
+            "Ledger writes that failed (cumulative).",
+            lambda: float(rt.writer.failures),
+        )
+        m.probe(
+            "llmledger_store_unreachable",
+            "1 while the writer cannot reach the store.",
+            lambda: float(rt.writer.unreachable),
+        )
         journal = rt.writer.journal
-        m.probe("llmledger_journal_records",
-                "Records in the fail_open journal not yet replayed into the store.",
-                lambda: float(journal.records if journal else 0))
-        m.probe("llmledger_lease_settled",
-                "Abandoned reservations this process settled at their reserved amount.",
-                lambda: float(lease.settled if lease else 0))
+        m.probe(
+            "llmledger_journal_records",
+            "Records in the fail_open journal not yet replayed into the store.",
+            lambda: float(journal.records if journal else 0),
+        )
+        m.probe(
+            "llmledger_lease_settled",
+            "Abandoned reservations this process settled at their reserved amount.",
+            lambda: float(lease.settled if lease else 0),
+        )
 
     async def shutdown(self) -> None:
         if self.lease is not None:
@@ -280,7 +312,9 @@ def create_app(settings: Settings, **overrides: Any) -> LedgerApp:
     sign Bedrock calls with instead of the standard AWS chain."""
     zone = settings.organisation.zone
     store: Store = overrides.get("store") or Store.open(
-        settings.store.url, zone, pool_size=settings.store.pool_size,
+        settings.store.url,
+        zone,
+        pool_size=settings.store.pool_size,
         connect_timeout_s=settings.store.connect_timeout_s,
         statement_timeout_s=settings.store.statement_timeout_s,
     )
@@ -291,10 +325,12 @@ def create_app(settings: Settings, **overrides: Any) -> LedgerApp:
         settings=settings,
         store=store,
         writer=LedgerWriter(
-            store, max_batch=settings.store.batch_max_events,
+            store,
+            max_batch=settings.store.batch_max_events,
             retry_for_s=settings.store.settle_retry_s,
             journal=Journal(settings.store.journal_path, in_flight_s=lease_seconds(settings))
-            if settings.store.unreachable == "fail_open" else None,
+            if settings.store.unreachable == "fail_open"
+            else None,
             probe_s=settings.store.journal_probe_s,
         ),
         catalog=catalog,
@@ -304,6 +340,12 @@ def create_app(settings: Settings, **overrides: Any) -> LedgerApp:
     otel = settings.otel
     spans: GenAISpanExporter | None = overrides.get("spans") or (
         GenAISpanExporter.to_endpoint(otel.export_endpoint, otel.service_name)
-        if otel.export_endpoint else None)
-    return LedgerApp(runtime=runtime, api=build_api(runtime), spans=spans,
-                     bedrock_credentials=overrides.get("bedrock_credentials"))
+        if otel.export_endpoint
+        else None
+    )
+    return LedgerApp(
+        runtime=runtime,
+        api=build_api(runtime),
+        spans=spans,
+        bedrock_credentials=overrides.get("bedrock_credentials"),
+    )

@@ -72,17 +72,21 @@ class StoreSettings(Section):
     )
     pool_size: int = Field(8, ge=1, description="PostgreSQL connection pool size.")
     connect_timeout_s: float = Field(
-        5.0, gt=0, le=300,
+        5.0,
+        gt=0,
+        le=300,
         description="Seconds to open (or borrow from the pool) a PostgreSQL connection before "
         "the store counts as unreachable.",
     )
     statement_timeout_s: float = Field(
-        30.0, ge=0,
+        30.0,
+        ge=0,
         description="PostgreSQL statement_timeout of the server's connections, in seconds "
         "(0: none). The CLI's own connections (db upgrade, rebuild-rollups) have none.",
     )
     lease_s: float | None = Field(
-        None, gt=0,
+        None,
+        gt=0,
         description="Age (seconds) after which a reservation still open is taken as abandoned "
         "by a dead replica and settled at its reserved amount by any live one; default: the "
         "longest provider total_timeout_s plus 60.",
@@ -91,7 +95,8 @@ class StoreSettings(Section):
         30.0, gt=0, le=3600, description="Seconds between two looks for abandoned reservations."
     )
     settle_retry_s: float = Field(
-        120.0, ge=0,
+        120.0,
+        ge=0,
         description="How long the writer keeps retrying a settlement that failed because the "
         "store was unreachable (past it the lease settles the call at its reserved amount).",
     )
@@ -109,7 +114,9 @@ class StoreSettings(Section):
         "nothing.",
     )
     journal_probe_s: float = Field(
-        1.0, gt=0, le=60,
+        1.0,
+        gt=0,
+        le=60,
         description="Seconds between two pings of an unreachable store (fail_open): the "
         "journal is replayed into the store once it answers.",
     )
@@ -208,9 +215,7 @@ class GatewaySettings(Section):
 class SmtpSettings(Section):
     host: str = Field("localhost", description="SMTP server host.")
     port: int = Field(587, ge=1, le=65535, description="SMTP server port.")
-    from_: str = Field(
-        "llmledger@localhost", alias="from", description="Sender address of emails."
-    )
+    from_: str = Field("llmledger@localhost", alias="from", description="Sender address of emails.")
     starttls: bool = Field(True, description="Upgrade the connection with STARTTLS.")
     username_env: str | None = Field(None, description="Environment variable: SMTP user.")
     password_env: str | None = Field(None, description="Environment variable: SMTP password.")
@@ -254,9 +259,7 @@ class NotifySettings(Section):
     webhook: WebhookSettings | None = Field(
         None, description="Generic JSON webhook (signed); off when unset."
     )
-    slack: SlackSettings | None = Field(
-        None, description="Slack incoming webhook; off when unset."
-    )
+    slack: SlackSettings | None = Field(None, description="Slack incoming webhook; off when unset.")
     budget_check_s: float = Field(
         5.0, gt=0, le=3600, description="Seconds between two checks of budgets for alerts."
     )
@@ -332,7 +335,8 @@ class AnomalySettings(Section):
         "sensitivity; the most specific configured scope wins.",
     )
     min_impact_usd: Decimal = Field(
-        Decimal(50), ge=0,
+        Decimal(50),
+        ge=0,
         description="Dollar impact an anomaly must reach before it is sent to the alert "
         "channels (smaller ones are only listed).",
     )

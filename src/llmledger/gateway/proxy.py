@@ -160,8 +160,12 @@ class ProviderHandler:
             raise Rejection(401, "authentication_error", unusable)
         limited = ctx.limits.admit(key)
         if limited is not None:
-            raise Rejection(429, "rate_limit_exceeded", limited.message,
-                            {"retry-after": str(limited.retry_after_s)})
+            raise Rejection(
+                429,
+                "rate_limit_exceeded",
+                limited.message,
+                {"retry-after": str(limited.retry_after_s)},
+            )
         try:
             who = resolve(key, headers)
             info = route.adapter.read_request(method, subpath, headers, body)
@@ -171,10 +175,26 @@ class ProviderHandler:
             raise Rejection(403, "permission_error", f"this key may not use model {info.model!r}")
         routed: RoutedCall | None = None
         if ctx.routing is not None and ctx.routing.active:
-            chosen = await plan(ctx.routing, route.adapter, route.provider, method, subpath,
-                                wire_subpath, headers, body, info, who, now, key.allows_model)
+            chosen = await plan(
+                ctx.routing,
+                route.adapter,
+                route.provider,
+                method,
+                subpath,
+                wire_subpath,
+                headers,
+                body,
+                info,
+                who,
+                now,
+                key.allows_model,
+            )
             routed, info, body, wire_subpath = (
-                chosen.routed, chosen.info, chosen.body, chosen.wire_subpath)
+                chosen.routed,
+                chosen.info,
+                chosen.body,
+                chosen.wire_subpath,
+            )
         reserved, priced = worst_case(ctx.catalog, route.provider, info, now)
         if not priced and not ctx.allow_unpriced:
             raise Rejection(
@@ -221,7 +241,8 @@ class ProviderHandler:
             log.warning("reservation not recorded (%s): call refused", exc)
             why = "unreachable" if exc.unreachable else "unavailable"
             raise Rejection(
-                503, "api_error",
+                503,
+                "api_error",
                 f"the ledger store is {why}; the call was not forwarded (retry later)",
                 {"retry-after": "5"},
             ) from None
@@ -252,7 +273,12 @@ class ProviderHandler:
             raise Rejection(429, "budget_exceeded", message, extra)
 
     def _settle(
-        self, event: UsageEvent, info: RequestInfo, metered: Metered, status: int, started: float,
+        self,
+        event: UsageEvent,
+        info: RequestInfo,
+        metered: Metered,
+        status: int,
+        started: float,
         routed: RoutedCall | None = None,
     ) -> UsageEvent:
         latency = int((time.perf_counter() - started) * 1000)
@@ -310,8 +336,9 @@ class ProviderHandler:
         except TimeoutError:
             if retry and routed is not None:
                 self._settle(event, info, nothing, 504, started, replace(routed, fallback="504"))
-                return await self._fall_back(scope, receive, send, method, query, headers,
-                                             routed, "504", started)
+                return await self._fall_back(
+                    scope, receive, send, method, query, headers, routed, "504", started
+                )
             self._settle(event, info, nothing, 504, started, routed)
             await self._error(
                 send, request_id, 504, "api_error", "the upstream did not answer in time"
@@ -320,8 +347,9 @@ class ProviderHandler:
         except aiohttp.ClientError as exc:
             if retry and routed is not None:
                 self._settle(event, info, nothing, 502, started, replace(routed, fallback="502"))
-                return await self._fall_back(scope, receive, send, method, query, headers,
-                                             routed, "502", started)
+                return await self._fall_back(
+                    scope, receive, send, method, query, headers, routed, "502", started
+                )
             self._settle(event, info, nothing, 502, started, routed)
             await self._error(
                 send,
@@ -345,14 +373,19 @@ class ProviderHandler:
                 info.stream or content_type.startswith(_STREAM_TYPES)
             )
             if streamed:
-                await self._stream(receive, send, response, resp_headers, info, event, started,
-                                   routed)
+                await self._stream(
+                    receive, send, response, resp_headers, info, event, started, routed
+                )
                 return
             try:
                 payload = await response.read()
             except (aiohttp.ClientError, TimeoutError):
                 self._settle(
-                    event, info, Metered(Usage(), info.model, estimated=True), 502, started,
+                    event,
+                    info,
+                    Metered(Usage(), info.model, estimated=True),
+                    502,
+                    started,
                     routed,
                 )
                 await self._error(
@@ -364,10 +397,12 @@ class ProviderHandler:
                 metered = route.adapter.read_response(info, response.status, resp_headers, payload)
             elif retry and routed is not None:
                 why = str(response.status)
-                self._settle(event, info, nothing, response.status, started,
-                             replace(routed, fallback=why))
-                return await self._fall_back(scope, receive, send, method, query, headers,
-                                             routed, why, started)
+                self._settle(
+                    event, info, nothing, response.status, started, replace(routed, fallback=why)
+                )
+                return await self._fall_back(
+                    scope, receive, send, method, query, headers, routed, why, started
+                )
             done = self._settle(event, info, metered, response.status, started, routed)
             resp_headers[COST] = format_usd(done.cost_nanos)
             await asgi.respond(send, response.status, resp_headers, payload)
@@ -430,8 +465,16 @@ class ProviderHandler:
             raise UpstreamCut(f"upstream stream cut off (request {event.id})")
 
     async def _fall_back(
-        self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send, method: str,
-        query: str, headers: dict[str, str], routed: RoutedCall, why: str, started: float,
+        self,
+        scope: asgi.Scope,
+        receive: asgi.Receive,
+        send: asgi.Send,
+        method: str,
+        query: str,
+        headers: dict[str, str],
+        routed: RoutedCall,
+        why: str,
+        started: float,
     ) -> None:
         """The routed model failed: send the caller's own request, as a call of its own."""
         request_id = uuid.uuid4().hex
@@ -440,8 +483,21 @@ class ProviderHandler:
         reserved, _ = worst_case(self.ctx.catalog, self.route.provider, info, now)
         event = new_event(request_id, now, self.route.provider, info, routed.who, reserved)
         await self._reserve(event, routed.who, now)
-        await self._forward(scope, receive, send, request_id, method, routed.wire_subpath, query,
-                            headers, routed.body, info, event, started, routed.falling_back(why))
+        await self._forward(
+            scope,
+            receive,
+            send,
+            request_id,
+            method,
+            routed.wire_subpath,
+            query,
+            headers,
+            routed.body,
+            info,
+            event,
+            started,
+            routed.falling_back(why),
+        )
 
 
 class UpstreamCut(Exception):
