@@ -112,13 +112,13 @@ def test_upstream_headers_drop_the_caller_signature() -> None:
             "Authorization": "AWS4-HMAC-SHA256 ...",
             "X-Amz-Date": "20250101T000000Z",
             "Content-Type": "application/json",
-            "X-Amzn-Bedrock-GuardrailIdentifier": "gr-1",
+            "x-amzn-bedrock-guardrailidentifier": "gr-1",
         },
         None,
     )
-    assert headers == {
-        "Content-Type": "application/json",
-        "X-Amzn-Bedrock-GuardrailIdentifier": "gr-1",
+    assert headers == {  # names lower-cased: HTTP header names are case-insensitive
+        "content-type": "application/json",
+        "x-amzn-bedrock-guardrailidentifier": "gr-1",
     }
 
 

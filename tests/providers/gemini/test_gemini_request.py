@@ -97,7 +97,7 @@ def test_upstream_headers_swap_the_key() -> None:
         "real-google-key",
     )
     assert headers == {
-        "Content-Type": "application/json",
+        "content-type": "application/json",
         "x-goog-api-client": "google-genai-sdk/3.6.1",
         "x-goog-api-key": "real-google-key",
     }

@@ -4,56 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from llmledger.providers.base import CLIENT_NETWORK_HEADERS
+from llmledger.providers.passthrough import forwarded, header
 
-#: Hop-by-hop headers, headers the HTTP client sets itself, the caller's credentials
-#: and signature, and the gateway's attribution headers never go upstream.
-#: ``accept-encoding`` is dropped so the meter reads what Bedrock sends uncompressed.
-DROPPED = (
-    frozenset(
-        {
-            "host",
-            "connection",
-            "keep-alive",
-            "proxy-authenticate",
-            "proxy-authorization",
-            "proxy-connection",
-            "te",
-            "trailer",
-            "transfer-encoding",
-            "upgrade",
-            "content-length",
-            "accept-encoding",
-            "expect",
-            "cookie",
-            "authorization",
-            "x-amz-date",
-            "x-amz-security-token",
-            "x-amz-content-sha256",
-            "amz-sdk-invocation-id",
-            "amz-sdk-request",
-            "x-department",
-            "x-project",
-            "x-agent",
-            "x-end-user",
-        }
-    )
-    | CLIENT_NETWORK_HEADERS
+#: Signing headers the caller's SDK computed for its own request: the gateway signs anew.
+AWS_DROPPED = frozenset(
+    {
+        "x-amz-date",
+        "x-amz-security-token",
+        "x-amz-content-sha256",
+        "amz-sdk-invocation-id",
+        "amz-sdk-request",
+    }
 )
 
 
-def header(headers: Mapping[str, str], name: str) -> str | None:
-    """A header by case-insensitive name."""
-    wanted = name.lower()
-    for key, value in headers.items():
-        if key.lower() == wanted:
-            return value
-    return None
-
-
 def pass_through(incoming: Mapping[str, str]) -> dict[str, str]:
-    return {
-        k: v
-        for k, v in incoming.items()
-        if k.lower() not in DROPPED and not k.lower().startswith("x-llmledger-")
-    }
+    return forwarded(incoming, AWS_DROPPED)
+
+
+__all__ = ["header", "pass_through"]

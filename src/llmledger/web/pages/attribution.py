@@ -1,4 +1,5 @@
-"""``/attribution``: department -> project -> agent with token-type columns, and its CSV."""
+"""``/attribution``: department -> project -> agent with token-type columns, outcomes and cost
+per outcome (see `attribution_roi`), and its CSV."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from llmledger.web.api import figures, hierarchy
 from llmledger.web.api.deps import RuntimeDep
 from llmledger.web.auth.guard import PageUser
 from llmledger.web.auth.principal import Principal
-from llmledger.web.pages import presets
+from llmledger.web.pages import attribution_roi, presets
 from llmledger.web.pages.format import label
 from llmledger.web.pages.modality import costs_nanos, quantities
 from llmledger.web.pages.render import render
@@ -88,7 +89,13 @@ def flatten(tree: dict[str, Any], view: View) -> list[dict[str, Any]]:
     """Rows in display order; each level sorted by the chosen column."""
     out: list[dict[str, Any]] = []
 
-    def walk(nodes: list[dict[str, Any]], depth: int, parent: str, prefix: list[str]) -> None:
+    def walk(
+        nodes: list[dict[str, Any]],
+        depth: int,
+        parent: str,
+        prefix: list[str],
+        raw: tuple[str, ...],
+    ) -> None:
         key = LEVEL_KEYS[depth]
         rows = [(n, _values(n)) for n in nodes]
         if view.sort == "name":
@@ -106,13 +113,20 @@ def flatten(tree: dict[str, Any], view: View) -> list[dict[str, Any]]:
                     "name": label(node[key]),
                     "values": values,
                     "path": [*prefix, label(node[key])],
+                    "scope": (*raw, str(node[key] or "")),
                     "has_children": bool(children),
                 }
             )
             if children:
-                walk(children, depth + 1, row_id, [*prefix, label(node[key])])
+                walk(
+                    children,
+                    depth + 1,
+                    row_id,
+                    [*prefix, label(node[key])],
+                    (*raw, str(node[key] or "")),
+                )
 
-    walk(tree["departments"], 0, "", [])
+    walk(tree["departments"], 0, "", [], ())
     return out
 
 
@@ -151,7 +165,12 @@ async def _load(
         model=model or None,
     )
     view = View(str(tree["from"]), str(tree["to"]), key, provider, model, sort, order == "desc")
-    return view, tree, flatten(tree, view)
+    rows = flatten(tree, view)
+    # the same period as the table; the ROI API's own call, so the figures are its figures
+    cells = await attribution_roi.outcome_cells(runtime, principal, view.start, view.end)
+    for row in rows:
+        row["outcomes"] = cells.get(row["scope"], [])
+    return view, tree, rows
 
 
 @router.get("/attribution")
@@ -198,6 +217,7 @@ async def attribution(
         "tree": tree,
         "rows": rows,
         "columns": COLUMNS,
+        "outcome_columns": attribution_roi.HEADINGS,
         "providers": sorted({r["provider"] for r in opts} | ({provider} - {""})),
         "models": sorted({r["model"] for r in opts} | ({model} - {""})),
         "periods": presets.presets(
@@ -236,12 +256,28 @@ async def attribution_csv(
     )
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["level", "department", "project", "agent", *(c[0] for c in COLUMNS)])
+    writer.writerow(
+        [
+            "level",
+            "department",
+            "project",
+            "agent",
+            *(c[0] for c in COLUMNS),
+            *attribution_roi.CSV_COLUMNS,
+        ]
+    )
     exact = _exact_rows(tree)
     for row in rows:
         path = row["path"] + [""] * (3 - len(row["path"]))
         values = exact[tuple(row["path"])]
-        writer.writerow([LEVEL_KEYS[row["level"]], *path, *(values[c[0]] for c in COLUMNS)])
+        writer.writerow(
+            [
+                LEVEL_KEYS[row["level"]],
+                *path,
+                *(values[c[0]] for c in COLUMNS),
+                *attribution_roi.csv_values(row["outcomes"]),
+            ]
+        )
     name = f"attribution_{view.start}_{view.end}.csv"
     return Response(
         buffer.getvalue(),
