@@ -55,7 +55,14 @@ class UsageRecord:
     reported_cost_nanos: int | None
 
 
-def _text(raw: Mapping[str, object], name: str, *, required: bool = False) -> str:
+def text_field(
+    raw: Mapping[str, object],
+    name: str,
+    *,
+    required: bool = False,
+    pattern: re.Pattern[str] = _NAME,
+) -> str:
+    """A validated name field of a record (stripped; empty when absent and optional)."""
     value = raw.get(name)
     if value is None or value == "":
         if required:
@@ -64,7 +71,7 @@ def _text(raw: Mapping[str, object], name: str, *, required: bool = False) -> st
     if not isinstance(value, str):
         raise RecordError(f"{name}: expected text, got {type(value).__name__}")
     value = value.strip()
-    if not _NAME.match(value):
+    if not pattern.match(value):
         raise RecordError(f"{name}: not a valid name: {value[:60]!r}")
     return value
 
@@ -85,8 +92,8 @@ def parse_timestamp(value: object, now: datetime) -> datetime:
 
 def parse_record(raw: Mapping[str, object], now: datetime) -> UsageRecord:
     """Validate one record; raises `RecordError` naming the field at fault."""
-    record_id = _text(raw, "id", required=True)
-    provider = _text(raw, "provider", required=True)
+    record_id = text_field(raw, "id", required=True)
+    provider = text_field(raw, "provider", required=True)
     if provider not in PROVIDERS:
         raise RecordError(f"provider: unknown {provider!r} (known: {', '.join(PROVIDERS)})")
     usage_raw = raw.get("usage")
@@ -113,12 +120,12 @@ def parse_record(raw: Mapping[str, object], now: datetime) -> UsageRecord:
         id=record_id,
         timestamp=parse_timestamp(raw.get("timestamp"), now),
         provider=provider,
-        model=_text(raw, "model", required=True),
-        department=_text(raw, "department"),
-        project=_text(raw, "project"),
-        agent=_text(raw, "agent"),
-        end_user=_text(raw, "end_user"),
-        operation=_text(raw, "operation"),
+        model=text_field(raw, "model", required=True),
+        department=text_field(raw, "department"),
+        project=text_field(raw, "project"),
+        agent=text_field(raw, "agent"),
+        end_user=text_field(raw, "end_user"),
+        operation=text_field(raw, "operation"),
         usage=usage,
         reported_cost_nanos=reported,
     )

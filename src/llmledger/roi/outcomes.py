@@ -25,6 +25,7 @@ from llmledger.ledger.event import to_us
 from llmledger.ledger.store import Store
 from llmledger.money import MoneyError, format_usd, usd_to_nanos
 from llmledger.reports.records import RecordError, parse_timestamp
+from llmledger.reports.records import text_field as record_text_field
 from llmledger.roi.metrics import Catalogue, MetricError, check_metric_name
 
 MAX_LINE_BYTES = 100_000
@@ -75,17 +76,8 @@ def quantity_text(milli: int) -> int | str:
 
 
 def text_field(raw: Mapping[str, object], name: str, *, required: bool = False) -> str:
-    value = raw.get(name)
-    if value is None or value == "":
-        if required:
-            raise RecordError(f"{name}: missing")
-        return ""
-    if not isinstance(value, str):
-        raise RecordError(f"{name}: expected text, got {type(value).__name__}")
-    value = value.strip()
-    if not _NAME.match(value):
-        raise RecordError(f"{name}: not a valid name: {value[:60]!r}")
-    return value
+    """A record's name field under the outcome naming rule (``&`` allowed, ``/`` not)."""
+    return record_text_field(raw, name, required=required, pattern=_NAME)
 
 
 def _quantity(raw: object) -> int:
