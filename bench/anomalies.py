@@ -59,7 +59,26 @@ class Injected:
     end_q: int
     impact: int = 0
     daily: int = 0
-    detected_at: float | None = None
+    size: str = ""
+    added: list[int] = field(default_factory=list)  # extra spend per quarter of the span
+    detected_at: float | None = None  # hours from the start
+    detected_after_line: float | None = None  # hours from crossing the impact line
+
+    @property
+    def big(self) -> bool:
+        """Whether the impact exceeds 20% of the scope's normal daily spend."""
+        return self.impact * 5 > self.daily
+
+    @property
+    def crossed_q(self) -> int:
+        """The quarter by whose end the extra spend first exceeded 20% of a normal day
+        (the end of the anomaly for one that never does)."""
+        total = 0
+        for i, v in enumerate(self.added):
+            total += v
+            if total * 5 > self.daily:
+                return self.start_q + i
+        return self.end_q - 1
 
 
 def _poisson(rng: random.Random, lam: float) -> int:
@@ -172,42 +191,52 @@ def _apply(inj: Injected, rng: random.Random) -> None:
     span = range(inj.start_q, inj.end_q)
     if inj.kind == "spend_spike":
         m = math.exp(rng.uniform(math.log(1.3), math.log(8)))
+        inj.size = f"{m:.2f}x spend"
         for q in span:
             extra = _poisson(rng, ag.calls[q] * (m - 1))
             add = round(extra * ag.cpc)
             ag.calls[q] += extra
             ag.cost[q] += add
             inj.impact += add
+            inj.added.append(add)
     elif inj.kind == "runaway_agent":
         if rng.random() < 0.5:
             m = math.exp(rng.uniform(math.log(3), math.log(40)))
+            inj.size = f"{m:.1f}x calls"
             for q in span:
                 extra = _poisson(rng, max(ag.calls[q], ag.rate / 8) * (m - 1))
                 ag.calls[q] += extra
                 ag.cost[q] += round(extra * ag.cpc)
                 inj.impact += round(extra * ag.cpc)
+                inj.added.append(round(extra * ag.cpc))
         else:
             m = math.exp(rng.uniform(math.log(2), math.log(15)))
+            inj.size = f"{m:.1f}x cost per call"
             for q in span:
                 add = round(ag.cost[q] * (m - 1))
                 ag.cost[q] += add
                 inj.impact += add
+                inj.added.append(add)
     elif inj.kind == "modality_shift":
         usage = rng.choice(["images", "audio_seconds", "video_seconds", "reasoning_tokens"])
         share = math.exp(rng.uniform(math.log(0.05), math.log(1.5)))
+        inj.size = f"{usage} at {share:.2f} of the usual spend"
         series = ag.extra_usage.setdefault(usage, [0] * len(ag.cost))
         for q in span:
             add = round(ag.cpc * ag.rate / Q_PER_H * share * rng.uniform(0.5, 1.5))
             series[q] += add
             ag.cost[q] += add
             inj.impact += add
+            inj.added.append(add)
     else:
         model = rng.choice(["openai/o3", "anthropic/claude-opus-4-1", "google/gemini-2.5-pro"])
         p, r = rng.uniform(0.05, 1.0), math.exp(rng.uniform(math.log(0.5), math.log(6)))
+        inj.size = f"{model} for {p:.0%} of calls at {r:.1f}x"
         calls_s, cost_s = ag.extra_model.setdefault(model, ([0] * len(ag.cost), [0] * len(ag.cost)))
         for q in span:
             moved = round(ag.calls[q] * p)
             if not moved or not ag.calls[q]:
+                inj.added.append(0)
                 continue
             base = ag.cost[q] * moved // ag.calls[q]
             new = round(base * r)
@@ -216,6 +245,7 @@ def _apply(inj: Injected, rng: random.Random) -> None:
             ag.moved_cost[q] += base
             ag.cost[q] += new - base
             inj.impact += new  # the spend that went to a model never used before
+            inj.added.append(new)
 
 
 def _hourly(values: list[int]) -> list[int]:
@@ -286,7 +316,7 @@ class Detection:
     last: float
     description: str = ""
     matched: bool = False
-    kinds: set[str] = field(default_factory=set)
+    kinds: dict[str, float] = field(default_factory=dict)  # kind -> first flagged at
 
 
 def run_detectors(frame: Frame, policy: Policy, hours: int) -> list[Detection]:
@@ -306,7 +336,7 @@ def run_detectors(frame: Frame, policy: Policy, hours: int) -> list[Detection]:
                     d = open_[ident] = Detection(f.kind, f.scope, now, now, f.description)
                     out.append(d)
                 d.last = now
-                d.kinds.add(f.kind)
+                d.kinds.setdefault(f.kind, now)
     return out
 
 
@@ -323,20 +353,41 @@ def related(inj: Injected, scope: str) -> bool:
 
 
 def score(injected: list[Injected], detections: list[Detection]) -> None:
+    """Match detections with the injected anomalies.
+
+    A detection is true when it overlaps an anomaly in the same scope or one above it
+    (up to 24 hours after its end). An anomaly is found when a detection of a compatible
+    kind overlaps it; its time to detection runs from its start (and from the moment its
+    extra spend crossed 20% of a normal day) to the first time the detection was flagged
+    as that kind, never earlier than the anomaly's start.
+    """
     for d in detections:
         for inj in injected:
             s, e = inj.start_q / Q_PER_H, inj.end_q / Q_PER_H
             if related(inj, d.scope) and d.first <= e + 24 and d.last >= s:
                 d.matched = True
-                if d.kinds & set(COMPATIBLE[inj.kind]):
-                    when = max(d.first - s, 0.0)
-                    if inj.detected_at is None or when < inj.detected_at:
-                        inj.detected_at = when
+                firsts = [at for k, at in d.kinds.items() if k in COMPATIBLE[inj.kind]]
+                if firsts:
+                    when = max(min(firsts), s)
+                    line = (inj.crossed_q + 1) / Q_PER_H
+                    if inj.detected_at is None or when - s < inj.detected_at:
+                        inj.detected_at = when - s
+                        inj.detected_after_line = max(when - line, 0.0)
 
 
 def _pct(values: list[float], p: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, int(p * len(s)))] if s else float("nan")
+
+
+HOURLY_KINDS = ("spend_spike", "runaway_agent")
+GOAL_RECALL = 0.95
+GOAL_FALSE_PER_100 = 1.0
+GOAL_WITHIN_1H = 0.95
+
+
+def _share(values: list[float], limit: float) -> float:
+    return sum(v <= limit for v in values) / len(values) if values else float("nan")
 
 
 def report(
@@ -348,39 +399,85 @@ def report(
         f"{scopes} scopes x {(hours - WARMUP_H) / 730:.1f} months evaluated "
         f"({months:.0f} scope-months), detectors ran in {elapsed:.0f}s"
     )
+    print(
+        "time to detection (ttd) runs from the anomaly's start; '<=1h line' from the moment "
+        "its extra spend crossed 20% of a normal day"
+    )
     head = (
         f"{'kind':<16}{'precision':>10}{'recall>20%':>12}{'n>20%':>7}{'recall all':>11}"
-        f"{'ttd p50':>9}{'ttd p95':>9}{'ttd max':>9}{'<=1h':>7}"
+        f"{'ttd p50':>9}{'ttd p95':>9}{'ttd max':>9}{'<=1h':>7}{'<=1h line':>11}"
     )
     print(head)
+    goals: list[tuple[str, bool]] = []
     for kind in COMPATIBLE:
         inj = [i for i in injected if i.kind == kind]
-        big = [i for i in inj if i.impact * 5 > i.daily]
+        big = [i for i in inj if i.big]
         dets = [d for d in detections if kind in d.kinds]
         precision = sum(d.matched for d in dets) / len(dets) if dets else float("nan")
         r_big = sum(i.detected_at is not None for i in big) / len(big) if big else float("nan")
         r_all = sum(i.detected_at is not None for i in inj) / len(inj) if inj else float("nan")
         ttd = [i.detected_at * 60 for i in big if i.detected_at is not None]
-        within = sum(x <= 60 for x in ttd) / len(ttd) if ttd else float("nan")
+        after = [i.detected_after_line * 60 for i in big if i.detected_after_line is not None]
         print(
             f"{kind:<16}{precision:>10.3f}{r_big:>12.3f}{len(big):>7}{r_all:>11.3f}"
             f"{_pct(ttd, 0.5):>7.0f}m{_pct(ttd, 0.95):>8.0f}m{max(ttd or [0]):>8.0f}m"
-            f"{within:>7.2f}"
+            f"{_share(ttd, 60):>7.2f}{_share(after, 60):>11.2f}"
+        )
+        goals.append(
+            (f"recall >= {GOAL_RECALL} for {kind} (impact > 20% of a day)", r_big >= GOAL_RECALL)
+        )
+        if kind in HOURLY_KINDS:
+            goals.append(
+                (
+                    f"{kind} detected within 1 h of crossing the impact line "
+                    f"(>= {GOAL_WITHIN_1H:.0%} of those found)",
+                    _share(after, 60) >= GOAL_WITHIN_1H,
+                )
+            )
+    spikes = [i for i in injected if i.kind == "spend_spike" and i.big]
+    print("spend spikes > 20% by length: found, and found within 1 h of the start / of the line")
+    for hours_long in sorted({(i.end_q - i.start_q) // Q_PER_H for i in spikes}):
+        group = [i for i in spikes if (i.end_q - i.start_q) // Q_PER_H == hours_long]
+        found = [i for i in group if i.detected_at is not None]
+        print(
+            f"  {hours_long:>3} h: {len(found)}/{len(group)} found, "
+            f"{sum(i.detected_at is not None and i.detected_at <= 1 for i in found)} within 1 h "
+            f"of the start, "
+            f"{sum(i.detected_after_line is not None and i.detected_after_line <= 1 for i in found)}"
+            f" of the line"
         )
     false = [d for d in detections if not d.matched]
-    print(f"false alarms: {len(false)} = {100 * len(false) / months:.2f} per 100 scope-months")
+    per_100 = 100 * len(false) / months
+    print(f"false alarms: {len(false)} = {per_100:.2f} per 100 scope-months")
+    goals.append((f"false alarms <= {GOAL_FALSE_PER_100} per 100 scope-months", per_100 <= 1.0))
     by_kind: dict[str, int] = {}
     for d in false:
         by_kind[d.kind] = by_kind.get(d.kind, 0) + 1
     print("false alarms by kind:", by_kind or "none")
     for d in false[:15]:
         print(f"  false {d.kind} {d.scope} at h{d.first:.2f}-{d.last:.2f}: {d.description}")
-    missed = [i for i in injected if i.impact * 5 > i.daily and i.detected_at is None]
-    for i in missed[:12]:
+    missed = [i for i in injected if i.big and i.detected_at is None]
+    for i in missed[:20]:
         print(
-            f"  missed {i.kind} {i.agent.scope} at h{i.start_q // 4} "
-            f"for {(i.end_q - i.start_q) / 4:.2f}h impact {i.impact / max(i.daily, 1):.2f}d"
+            f"  missed {i.kind} {i.agent.scope} at h{i.start_q / 4:.2f} "
+            f"for {(i.end_q - i.start_q) / 4:.2f}h, {i.size}, impact {i.impact / max(i.daily, 1):.2f}d"
         )
+    slow = [
+        i
+        for i in injected
+        if i.kind in HOURLY_KINDS
+        and i.detected_after_line is not None
+        and i.detected_after_line > 1
+    ]
+    for i in slow[:20]:
+        print(
+            f"  late {i.kind} {i.agent.scope} at h{i.start_q / 4:.2f} "
+            f"for {(i.end_q - i.start_q) / 4:.2f}h, {i.size}, impact {i.impact / max(i.daily, 1):.2f}d: "
+            f"{i.detected_at:.2f} h after the start, {i.detected_after_line:.2f} h after the line"
+        )
+    print("goals:")
+    for text, met in goals:
+        print(f"  [{'met' if met else 'NOT MET'}] {text}")
 
 
 def main() -> None:

@@ -62,7 +62,7 @@ def run_gateway(port: int, upstream: str, workdir: Path, budgets: bool = False) 
         },
     )
     credentials = Credentials("AKIDBENCHEXAMPLE0001", "bench/secret")
-    app = create_app(settings, bedrock_credentials=lambda: credentials)
+    app = create_app(settings, bedrock_credentials=lambda: credentials, freeze_heap=True)
     app.runtime.store.upgrade()
     with app.runtime.store.write() as conn:
         key, secret = keys.create_key(conn, department="Engineering", project="Bench", agent="wrk")

@@ -1,33 +1,57 @@
-"""Ingest throughput and the cost of the executive summary as events grow.
+"""Ingest throughput, with its floor, and the cost of the executive summary as events grow.
 
     python bench/ingest.py [--events 1000000] [--big 10000000] [--postgres URL]
+                           [--batch-size 10000] [--days 365] [--order shuffled|time]
+                           [--keep DIR]
 
-Writes a JSONL file of realistic usage records, imports it with the real importer (the
-same code as `llmledger import`) into SQLite (and PostgreSQL when a URL is given), and
-prints events/s. Then times `report summary` (which reads the rollups) at the first size
-and after growing the store to --big events, and prints both and their ratio: the
-summary's time should not depend on the number of events.
+Writes a JSONL file of realistic usage records (6 departments, 7 agents each, 5 models,
+three token types per call, timestamps over the last ``--days`` days, in file order
+``shuffled`` or ``time``), imports it with the real importer (the same code as
+`llmledger import`) into a fresh SQLite store and, with ``--postgres``, into a fresh
+PostgreSQL database, and prints events/s by wall clock and by this process's CPU time
+(the machine may be shared: the load average is printed too; run it under
+``taskset -c 0`` for the one-core figure).
+
+Two references from the same run show the floor under the importer: the same rows
+written again by `record_rows` into a fresh store (dedupe, inserts and rollups, no
+reading, validation or pricing), and by plain ``executemany`` of the event and usage
+rows alone (no rollups, no dedupe): what the database itself costs per event.
+
+Then `report summary` (which reads rollups) is timed at ``--events`` and, after growing
+the SQLite store with the importer to ``--big`` events (the next chunk of records is
+written by a second process while one is imported), at ``--big``; their ratio should
+stay near 1.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import random
 import statistics
-import tempfile
+import sys
 import time
+import uuid
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from tempfile import TemporaryDirectory
 from zoneinfo import ZoneInfo
 
+import orjson
+import psycopg
+
 from llmledger.analytics.summary import summary
+from llmledger.ledger.recording import BULK_COLUMNS, BulkRow, record_rows
 from llmledger.ledger.store import Store
 from llmledger.pricing import PriceCatalog
 from llmledger.reports.importer import import_file
 
 ZONE = ZoneInfo("America/New_York")
+END = datetime(2026, 12, 1, tzinfo=UTC)
 MODELS = [
     ("openai", "gpt-4o"),
     ("openai", "gpt-4o-mini"),
@@ -43,46 +67,148 @@ DEPARTMENTS = {
     "Operations": ["Tickets"],
     "Support": ["Helpdesk"],
 }
+USAGE_COLUMNS = ("event_id", "usage_type", "quantity_milli", "cost_nanos", "list_cost_nanos")
 
 
-def write_records(path: Path, count: int, start_index: int, end: datetime) -> None:
+def write_records(path: Path, count: int, start_index: int, days: int, order: str) -> Path:
+    """`count` records with ids ``b{start_index}``...; returns `path`."""
     rng = random.Random(start_index)
-    span = 365 * 86_400
+    span = days * 86_400
+    offsets = [rng.randrange(span) for _ in range(count)]
+    if order == "time":
+        offsets.sort(reverse=True)
     depts = list(DEPARTMENTS.items())
-    with path.open("w", encoding="utf-8") as out:
-        for i in range(start_index, start_index + count):
+    with path.open("wb") as out:
+        for n, i in enumerate(range(start_index, start_index + count)):
             dept, projects = depts[i % len(depts)]
             agent = rng.randrange(7)
             provider, model = MODELS[(agent + i % 2) % len(MODELS)]
-            ts = end - timedelta(seconds=rng.randrange(span))
-            out.write(
-                json.dumps(
-                    {
-                        "id": f"b{i}",
-                        "timestamp": ts.isoformat(),
-                        "provider": provider,
-                        "model": model,
-                        "department": dept,
-                        "project": projects[agent % len(projects)],
-                        "agent": f"agent-{agent}",
-                        "usage": {
-                            "input_tokens": rng.randint(100, 20_000),
-                            "cached_input_tokens": rng.randint(0, 5_000),
-                            "output_tokens": rng.randint(10, 2_000),
-                        },
-                    }
-                )
-                + "\n"
-            )
+            ts = END - timedelta(seconds=offsets[n])
+            record = {
+                "id": f"b{i}",
+                "timestamp": ts.isoformat(),
+                "provider": provider,
+                "model": model,
+                "department": dept,
+                "project": projects[agent % len(projects)],
+                "agent": f"agent-{agent}",
+                "usage": {
+                    "input_tokens": rng.randint(100, 20_000),
+                    "cached_input_tokens": rng.randint(0, 5_000),
+                    "output_tokens": rng.randint(10, 2_000),
+                },
+            }
+            out.write(orjson.dumps(record) + b"\n")
+    return path
 
 
-def import_rate(store: Store, path: Path, count: int) -> float:
+class Clock:
+    """Wall and CPU seconds of this process since `start`."""
+
+    def __init__(self) -> None:
+        self.wall = time.perf_counter()
+        self.cpu = time.process_time()
+
+    def rates(self, count: int) -> tuple[float, float, str]:
+        wall = time.perf_counter() - self.wall
+        cpu = time.process_time() - self.cpu
+        text = f"{count / wall:,.0f} events/s wall ({wall:.1f} s), {count / cpu:,.0f} by CPU time"
+        return count / wall, count / cpu, text
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
+
+
+def import_records(store: Store, path: Path, count: int, batch_size: int) -> Clock:
     catalog = PriceCatalog.build()
-    started = time.perf_counter()
-    report = import_file(path, store, catalog, batch_size=20_000)
-    elapsed = time.perf_counter() - started
+    clock = Clock()
+    report = import_file(path, store, catalog, batch_size=batch_size, now=END)
     assert report.imported == count and not report.errors, report.errors[:3]
-    return count / elapsed
+    return clock
+
+
+def stored_rows(store: Store) -> list[BulkRow]:
+    """The imported events back in the bulk row form, in import order."""
+    with store.read() as conn:
+        lines: dict[str, list[tuple[str, str, int, int, int]]] = {}
+        usage = conn.exec_driver_sql(f"SELECT {', '.join(USAGE_COLUMNS)} FROM event_usage")
+        for line in usage:
+            lines.setdefault(line[0], []).append(tuple(line))  # type: ignore[arg-type]
+        events = conn.exec_driver_sql(f"SELECT {', '.join(BULK_COLUMNS)} FROM events")
+        rows = [(tuple(e), tuple(lines[e[0]])) for e in events]
+    order = {f"b{i}": i for i in range(len(rows))}
+    rows.sort(key=lambda r: order.get(str(r[0][0]), 0))
+    return rows
+
+
+def references(url: str, rows: list[BulkRow], batch_size: int) -> None:
+    """The floors under the importer, each into a fresh store at `url`."""
+    with fresh_store(url) as store:
+        clock = Clock()
+        for start in range(0, len(rows), batch_size):
+            with store.write() as conn:
+                record_rows(conn, rows[start : start + batch_size], store.zone)
+        print(f"  reference, record_rows (no parsing, no pricing): {clock.rates(len(rows))[2]}")
+    with fresh_store(url) as store:
+        clock = Clock()
+        raw_inserts(store, rows, batch_size)
+        floor = clock.rates(len(rows))[2]
+        print(f"  reference, the rows alone (executemany / COPY; floor): {floor}")
+
+
+def raw_inserts(store: Store, rows: Sequence[BulkRow], batch_size: int) -> None:
+    """The rows alone, as the bulk path writes them: ``executemany`` on SQLite, ``COPY``
+    on PostgreSQL, one transaction per batch."""
+    for start in range(0, len(rows), batch_size):
+        chunk = rows[start : start + batch_size]
+        lines = [line for r in chunk for line in r[1]]
+        with store.write() as conn:
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            for table, columns, values in (
+                ("events", BULK_COLUMNS, [r[0] for r in chunk]),
+                ("event_usage", USAGE_COLUMNS, lines),
+            ):
+                if store.dialect == "postgresql":
+                    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                        for value in values:
+                            copy.write_row(value)
+                else:
+                    marks = ", ".join("?" * len(columns))
+                    cursor.executemany(
+                        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", values
+                    )
+            cursor.close()
+
+
+@contextmanager
+def fresh_store(url: str) -> Iterator[Store]:
+    """A new, migrated store: a new SQLite file in the folder of `url`, or a new
+    PostgreSQL database on the server of `url` (dropped afterwards)."""
+    if url.startswith("sqlite:///"):
+        folder = Path(url.removeprefix("sqlite:///")).parent
+        path = folder / f"fresh-{uuid.uuid4().hex[:8]}.db"
+        store = Store.open(f"sqlite:///{path}", ZONE)
+        store.upgrade()
+        try:
+            yield store
+        finally:
+            store.close()
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    name = f"llmledger_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    store = Store.open(f"{url.rsplit('/', 1)[0]}/{name}", ZONE)
+    try:
+        store.upgrade()
+        yield store
+    finally:
+        store.close()
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def summary_ms(store: Store, as_of: date, runs: int = 15) -> float:
@@ -101,51 +227,80 @@ def summary_ms(store: Store, as_of: date, runs: int = 15) -> float:
     return statistics.median(times)
 
 
+def grow(
+    store: Store, folder: Path, have: int, want: int, chunk: int, args: argparse.Namespace
+) -> None:
+    """Import records until the store holds `want` events; the next file is written by
+    another process while one is imported."""
+    clock = Clock()
+    with ProcessPoolExecutor(max_workers=1) as pool:
+
+        def submit(start: int) -> Future[Path]:
+            size = min(chunk, want - start)
+            path = folder / f"grow-{start % (2 * chunk)}.jsonl"
+            return pool.submit(write_records, path, size, start, args.days, args.order)
+
+        pending = submit(have) if have < want else None
+        while pending is not None:
+            path = pending.result()
+            size = min(chunk, want - have)
+            pending = submit(have + size) if have + size < want else None
+            import_records(store, path, size, args.batch_size)
+            have += size
+            print(f"  grown to {have:,} events ({time.perf_counter() - clock.wall:.0f} s)")
+            sys.stdout.flush()
+    wall = time.perf_counter() - clock.wall
+    print(f"grew the SQLite store to {have:,} events in {wall:.0f} s ({load()})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument(
-        "--big",
-        type=int,
-        default=0,
-        help="grow the SQLite store to this many events and time the summary again",
-    )
-    parser.add_argument("--postgres", default="", help="also import into this PostgreSQL URL")
+    parser.add_argument("--big", type=int, default=0, help="grow SQLite to this many events")
+    parser.add_argument("--postgres", default="", help="server URL: import into a fresh db")
+    parser.add_argument("--batch-size", type=int, default=10_000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--order", choices=("shuffled", "time"), default="shuffled")
+    parser.add_argument("--keep", default="", help="keep the SQLite store in this folder")
+    parser.add_argument("--no-references", action="store_true")
     args = parser.parse_args()
-    end = datetime(2026, 12, 1, tzinfo=UTC)
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "usage.jsonl"
-        write_records(data, args.events, 0, end)
-        store = Store.open(f"sqlite:///{tmp}/bench.db", ZONE)
+    print(
+        f"{args.events:,} records over {args.days} days in {args.order} order, "
+        f"batches of {args.batch_size:,}; {load()}"
+    )
+    with TemporaryDirectory() as tmp:
+        folder = Path(args.keep or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        data = write_records(folder / "usage.jsonl", args.events, 0, args.days, args.order)
+        db = folder / "bench.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        store = Store.open(f"sqlite:///{db}", ZONE)
         store.upgrade()
-        rate = import_rate(store, data, args.events)
-        print(
-            f"SQLite import: {args.events:,} events at {rate:,.0f} events/s "
-            f"(goal 50,000; ratio {rate / 50_000:.2f})"
+        wall_rate, _, text = import_records(store, data, args.events, args.batch_size).rates(
+            args.events
         )
-        small = summary_ms(store, end.date())
+        print(f"SQLite import: {text} (goal 50,000; ratio {wall_rate / 50_000:.2f}); {load()}")
+        rows = stored_rows(store) if not args.no_references else []
+        if rows:
+            references(f"sqlite:///{db}", rows, args.batch_size)
+        small = summary_ms(store, END.date())
         print(f"report summary at {args.events:,} events: {small:.1f} ms (goal < 100 ms)")
         if args.postgres:
-            pg = Store.open(args.postgres, ZONE)
-            pg.upgrade()
-            pg_rate = import_rate(pg, data, args.events)
+            with fresh_store(args.postgres) as pg:
+                pg_rate, _, pg_text = import_records(pg, data, args.events, args.batch_size).rates(
+                    args.events
+                )
+                print(f"PostgreSQL import: {pg_text} (ratio to SQLite {pg_rate / wall_rate:.2f})")
+                print(f"report summary on PostgreSQL: {summary_ms(pg, END.date()):.1f} ms")
+            if rows:
+                references(args.postgres, rows, args.batch_size)
+        if args.big > args.events:
+            grow(store, folder, args.events, args.big, args.events, args)
+            big = summary_ms(store, END.date())
             print(
-                f"PostgreSQL import: {pg_rate:,.0f} events/s (ratio to SQLite {pg_rate / rate:.2f})"
-            )
-            print(f"report summary on PostgreSQL: {summary_ms(pg, end.date()):.1f} ms")
-            pg.close()
-        grown = args.events
-        while grown < args.big:
-            batch = min(args.events, args.big - grown)
-            write_records(data, batch, grown, end)
-            import_rate(store, data, batch)
-            grown += batch
-            print(f"  grown to {grown:,} events")
-        if args.big:
-            big = summary_ms(store, end.date())
-            print(
-                f"report summary at {grown:,} events: {big:.1f} ms "
-                f"(ratio to {args.events:,}: {big / small:.2f})"
+                f"report summary at {args.big:,} events: {big:.1f} ms "
+                f"(ratio to {args.events:,}: {big / small:.2f}); {load()}"
             )
         store.close()
 

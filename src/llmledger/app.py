@@ -19,17 +19,26 @@ from pydantic import SecretStr
 
 from llmledger.gateway import asgi
 from llmledger.gateway.keycache import KeyCache
+from llmledger.gateway.prompts import PromptLog
 from llmledger.gateway.proxy import GatewayContext, ProviderHandler
+from llmledger.gateway.ratelimit import Limiter, RateLimits
+from llmledger.gateway.revocations import RevocationFeed
 from llmledger.gateway.routes import PREFIXES, ProviderRoute
 from llmledger.gateway.sandbox import sandbox_app
+from llmledger.gateway.shared_limits import SharedRateLimits, connect
 from llmledger.guardrails.book import BudgetBook
-from llmledger.ledger import reservations
+from llmledger.guardrails.counters import LocalCounters
+from llmledger.guardrails.redis_book import RedisBudgets
+from llmledger.guardrails.redis_book import connect as connect_budgets
+from llmledger.ledger import reservation_log, reservations
 from llmledger.ledger.event import to_us
 from llmledger.ledger.journal import Journal
 from llmledger.ledger.store import Store
 from llmledger.ledger.writer import LedgerWriter
 from llmledger.ops import logging as json_logs
+from llmledger.ops.heap import freeze_startup_heap
 from llmledger.ops.lease import LeaseKeeper, lease_seconds
+from llmledger.ops.maintenance import Maintenance
 from llmledger.otel.export import GenAISpanExporter
 from llmledger.pricing import PriceCatalog
 from llmledger.providers.anthropic.adapter import AnthropicAdapter
@@ -60,6 +69,7 @@ from llmledger.web.api import (
     usage,
 )
 from llmledger.web.api import export as export_api
+from llmledger.web.api import prompts as prompts_api
 
 log = logging.getLogger("llmledger")
 
@@ -89,6 +99,7 @@ def build_api(runtime: Runtime) -> FastAPI:
         metrics.router,
         roi.router,
         reconcile.router,
+        prompts_api.router,
     ):
         api.include_router(router)
     pages.install(api, runtime)
@@ -131,6 +142,20 @@ class LedgerApp:
     spans: GenAISpanExporter | None = None
     #: Settles reservations abandoned by dead replicas (started with the app).
     lease: LeaseKeeper | None = None
+    #: Per-key rate limits counted in Redis when ``store.redis_url`` is set.
+    shared_limits: SharedRateLimits | None = None
+    #: SQLite (one process owns the store): budget counters held in memory, and the log
+    #: that makes each reservation durable before its call goes upstream.
+    counters: LocalCounters | None = None
+    reservation_log: reservation_log.ReservationLog | None = None
+    #: PostgreSQL with ``store.redis_url``: budget holds decided in Redis first.
+    redis_budgets: RedisBudgets | None = None
+    #: Key revocations heard from (and told to) the other replicas through Redis.
+    revocations: RevocationFeed | None = None
+    #: Event partitions ahead and retention, at startup and periodically.
+    maintenance: Maintenance | None = None
+    #: Freeze the heap after start-up (ops/heap.py): for a server process, not tests.
+    freeze_heap: bool = False
 
     async def __call__(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
         kind = scope["type"]
@@ -158,6 +183,8 @@ class LedgerApp:
                     log.exception("startup failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
+                if self.freeze_heap:
+                    freeze_startup_heap()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.shutdown()
@@ -171,7 +198,10 @@ class LedgerApp:
             json_logs.configure(settings.server.log_level)
         install_log_scrubber()  # no key from a URL or header ever reaches a log line
         rt.store.upgrade()
+        self._start_maintenance()
         self._replay_journal()
+        self._recover_reservations()
+        self._start_redis_budgets()
         abandoned = self._settle_abandoned()
         if abandoned:
             log.warning("settled %d reservations left open by a crash", abandoned)
@@ -179,6 +209,8 @@ class LedgerApp:
         rt.budgets.load()
         self.lease = LeaseKeeper(rt.writer, lease_seconds(settings), settings.store.lease_check_s)
         self.lease.start()
+        if rt.prompts is not None:
+            await rt.prompts.start()
         self._watch()
         sandbox_url = None
         if settings.gateway.sandbox:
@@ -199,8 +231,14 @@ class LedgerApp:
             routing=RoutingHook(settings.routing, rt.store.zone, rt.store, rt.budgets)
             if settings.routing.rules
             else None,
+            routes=rt.routes,  # filled below, one route per provider
             spans=self.spans.record if self.spans else None,
             metrics=rt.metrics,
+            counters=self.counters,
+            reservation_log=self.reservation_log,
+            redis=self.redis_budgets,
+            limits=self._limits(),
+            prompts=rt.prompts,
         )
         for provider, prefix in PREFIXES.items():
             ps = _provider_settings(provider, settings)
@@ -232,6 +270,58 @@ class LedgerApp:
 
         self._notify = NotifyService(settings, rt.store)
         await self._notify.start()
+
+    def _start_maintenance(self) -> None:
+        store = self.runtime.settings.store
+        self.maintenance = Maintenance(
+            self.runtime.store,
+            store.maintenance_s,
+            partitions_ahead=store.partitions_ahead,
+            retention_months=store.retention_months,
+        )
+        try:
+            self.maintenance.ensure_partitions()
+        except Exception:  # the default partition takes every insert meanwhile
+            self.maintenance.failures += 1
+            log.exception("store maintenance failed at startup; retried next round")
+        self.maintenance.start()
+
+    def _limits(self) -> Limiter:
+        """Rate limits shared through Redis when it is configured, else this process's own;
+        with Redis, revocations are pushed to every replica too."""
+        rt = self.runtime
+        url, timeout = rt.settings.store.redis_url, rt.settings.store.redis_timeout_s
+        if not url:
+            return RateLimits()
+        self.shared_limits = SharedRateLimits(connect(url, timeout))
+        self.revocations = RevocationFeed(connect(url, timeout, listener=True), rt.keys)
+        self.revocations.start()
+        return self.shared_limits
+
+    def _recover_reservations(self) -> None:
+        """SQLite: write what a killed process logged but never stored, then hold budgets
+        in this process's memory, each reservation made durable by its own log."""
+        rt = self.runtime
+        if rt.store.dialect != "sqlite":
+            return
+        base = reservation_log.log_base(rt.settings.store.url)
+        if base is not None:
+            reservation_log.recover(rt.store, base)
+            self.reservation_log = reservation_log.ReservationLog(base)
+        self.counters = LocalCounters()
+
+    def _start_redis_budgets(self) -> None:
+        """PostgreSQL with Redis: budget holds decided in Redis first, across replicas."""
+        rt = self.runtime
+        url = rt.settings.store.redis_url
+        if not url or rt.store.dialect == "sqlite":  # one process: its memory is exact
+            return
+        budgets = rt.budgets
+        self.redis_budgets = RedisBudgets(
+            connect_budgets(url, rt.settings.store.redis_timeout_s),
+            rt.writer.submit,
+            lambda: budgets.all_holds(datetime.now(UTC)),
+        )
 
     def _settle_abandoned(self) -> int:
         rt = self.runtime
@@ -289,10 +379,35 @@ class LedgerApp:
             "Abandoned reservations this process settled at their reserved amount.",
             lambda: float(lease.settled if lease else 0),
         )
+        maintenance = self.maintenance
+        m.probe(
+            "llmledger_maintenance_failures",
+            "Store maintenance rounds (event partitions, retention) that failed.",
+            lambda: float(maintenance.failures if maintenance else 0),
+        )
+        redis_budgets = self.redis_budgets
+        if redis_budgets is not None:
+            m.probe(
+                "llmledger_budget_redis_up",
+                "1 while budget holds are decided in Redis, 0 while the store decides alone.",
+                lambda: float(not redis_budgets.down),
+            )
+            m.probe(
+                "llmledger_budget_redis_fallbacks",
+                "Calls whose budget holds the store decided alone, Redis being away.",
+                lambda: float(redis_budgets.fallbacks),
+            )
+            m.probe(
+                "llmledger_budget_redis_refused",
+                "Calls a full budget refused in Redis, answered without the store.",
+                lambda: float(redis_budgets.refused),
+            )
 
     async def shutdown(self) -> None:
         if self.lease is not None:
             await self.lease.stop()
+        if self.maintenance is not None:
+            await self.maintenance.stop()
         if self.spans is not None:
             self.spans.shutdown()
         if self._notify is not None:
@@ -302,14 +417,25 @@ class LedgerApp:
                 await route.session.close()
         if self._sandbox is not None:
             await self._sandbox.cleanup()
+        if self.runtime.prompts is not None:
+            await self.runtime.prompts.stop()
+        if self.revocations is not None:
+            await self.revocations.stop()
+        if self.shared_limits is not None:
+            await self.shared_limits.close()
+        if self.redis_budgets is not None:
+            await self.redis_budgets.close()
         self.runtime.writer.close()
+        if self.reservation_log is not None:
+            self.reservation_log.close()
         self.runtime.store.close()
 
 
 def create_app(settings: Settings, **overrides: Any) -> LedgerApp:
     """The whole product as one ASGI app. `overrides` may replace the store or catalog,
     and give ``bedrock_credentials`` (a function returning botocore ``Credentials``) to
-    sign Bedrock calls with instead of the standard AWS chain."""
+    sign Bedrock calls with instead of the standard AWS chain; ``freeze_heap=True`` is
+    for a server process (ops/heap.py)."""
     zone = settings.organisation.zone
     store: Store = overrides.get("store") or Store.open(
         settings.store.url,
@@ -337,6 +463,7 @@ def create_app(settings: Settings, **overrides: Any) -> LedgerApp:
         keys=KeyCache(store),
         budgets=BudgetBook(store, zone, settings.organisation.fiscal_year_start_month),
     )
+    runtime.prompts = PromptLog(settings.gateway, runtime.writer)
     otel = settings.otel
     spans: GenAISpanExporter | None = overrides.get("spans") or (
         GenAISpanExporter.to_endpoint(otel.export_endpoint, otel.service_name)
@@ -348,4 +475,5 @@ def create_app(settings: Settings, **overrides: Any) -> LedgerApp:
         api=build_api(runtime),
         spans=spans,
         bedrock_credentials=overrides.get("bedrock_credentials"),
+        freeze_heap=bool(overrides.get("freeze_heap", False)),
     )

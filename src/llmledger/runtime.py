@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from llmledger.gateway.keycache import KeyCache
+from llmledger.gateway.prompts import PromptLog
 from llmledger.gateway.routes import ProviderRoute
 from llmledger.guardrails.book import BudgetBook
 from llmledger.ledger.store import Store
@@ -28,6 +29,8 @@ class Runtime:
     #: Prometheus metrics of this application (its own registry; ``GET /metrics``).
     metrics: Metrics = field(default_factory=Metrics)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: Prompt logging rules and captures (gateway/prompts.py).
+    prompts: PromptLog | None = None
 
     def today(self) -> date:
         return datetime.now(UTC).astimezone(self.settings.organisation.zone).date()

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from llmledger.guardrails.scopes import ScopeError, parse_scope
 from llmledger.pricing.config import PricingConfig
 from llmledger.reports.weeks import WeekError, parse_send_at
 from llmledger.routing.rules import RoutingSettings
@@ -65,7 +66,16 @@ class StoreSettings(Section):
         description="Store URL: sqlite:///path.db (embedded) or postgresql://user@host/db.",
     )
     redis_url: str | None = Field(
-        None, description="Optional Redis URL for shared budget counters and rate state."
+        None,
+        description="Optional Redis URL (redis://host:6379/0) shared by the replicas: per-key "
+        "rate limits counted once for all of them, and key revocations pushed to each at once.",
+    )
+    redis_timeout_s: float = Field(
+        0.25,
+        gt=0,
+        le=30,
+        description="Seconds a Redis command may take before the gateway falls back to rate "
+        "limits held in its own memory (the call is served either way).",
     )
     batch_max_events: int = Field(
         512, ge=1, description="Most writes committed together by the writer (group commit)."
@@ -119,6 +129,26 @@ class StoreSettings(Section):
         le=60,
         description="Seconds between two pings of an unreachable store (fail_open): the "
         "journal is replayed into the store once it answers.",
+    )
+    retention_months: int | None = Field(
+        None,
+        ge=0,
+        description="Months of raw events kept before the current UTC month; older months "
+        "are dropped (whole partitions on PostgreSQL) by the periodic maintenance and by "
+        "`llmledger db retention`, while every rollup stays. Default: keep all.",
+    )
+    partitions_ahead: int = Field(
+        3,
+        ge=1,
+        le=36,
+        description="PostgreSQL: monthly event partitions created ahead of the current "
+        "month (at startup and by the periodic maintenance).",
+    )
+    maintenance_s: float = Field(
+        3600.0,
+        gt=0,
+        description="Seconds between two rounds of store maintenance (event partitions "
+        "ahead, retention).",
     )
 
 
@@ -208,8 +238,54 @@ class GatewaySettings(Section):
         True, description="Forward calls to models with no known price (recorded as unpriced)."
     )
     log_prompts: bool = Field(
-        False, description="Store prompts and completions (off: never stored or logged)."
+        False,
+        description="Store the request and answer bodies of every call (the org scope, kept "
+        "log_prompts_retention_days); off: stored only for log_prompts_scopes, else never.",
     )
+    log_prompts_scopes: dict[str, int] = Field(
+        default_factory=dict,
+        description="Scope (org, department:D, project:D/P, agent:D/P/A, key:ID) -> retention "
+        "in days: the calls of these scopes have their bodies stored, deleted after that many "
+        "days. 0 switches a scope off (under a scope that is on). The most specific rule wins; "
+        "rules set through the API or CLI override these.",
+    )
+    log_prompts_retention_days: int = Field(
+        30,
+        ge=1,
+        le=3650,
+        description="Days stored bodies are kept with log_prompts = true (and the default of "
+        "rules set through the API or CLI).",
+    )
+    log_prompts_max_bytes: int = Field(
+        64 * 1024,
+        ge=1024,
+        le=16 * 1024 * 1024,
+        description="Most bytes kept of each stored body (request, answer); the rest is cut.",
+    )
+    log_prompts_purge_interval_s: float = Field(
+        3600.0,
+        gt=0,
+        le=86400,
+        description="Seconds between two deletions of stored bodies past their retention.",
+    )
+
+    @field_validator("log_prompts_scopes")
+    @classmethod
+    def _prompt_scopes(cls, value: dict[str, int]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for text, days in value.items():
+            try:
+                scope = parse_scope(text)
+            except ScopeError as exc:
+                raise ValueError(str(exc)) from None
+            if scope.kind == "end_user":
+                raise ValueError(
+                    f"{text!r}: prompt logging takes org, department, project, agent or key scopes"
+                )
+            if not 0 <= days <= 3650:
+                raise ValueError(f"{text!r}: retention must be 0 (off) to 3650 days")
+            out[scope.text] = days
+        return out
 
 
 class SmtpSettings(Section):

@@ -82,6 +82,13 @@ def parse_quantity(usage_type: UsageType, raw: object) -> Decimal:
     return Decimal(int(value))
 
 
+def from_milli(usage_type: UsageType, milli: int) -> Decimal:
+    """A quantity from its store form (thousandths), as `parse_quantity` gives it."""
+    if usage_type in FRACTIONAL_TYPES:
+        return Decimal(milli).scaleb(-3).normalize() if milli else Decimal(0)
+    return Decimal(milli // 1000)
+
+
 class Usage(Mapping[UsageType, Decimal]):
     """The usage of one call by type; zero quantities are dropped. Immutable."""
 

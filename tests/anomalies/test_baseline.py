@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from llmledger.anomalies.baseline import expectation, mad, median, median_int
+from llmledger.anomalies.baseline import expectation, mad, median, median_int, noise
 from llmledger.anomalies.series import Series
 from tests.anomalies.builders import AGENT, at, build
 
@@ -48,3 +48,18 @@ def test_no_baseline_without_history() -> None:
     frame = build(2)
     ss = frame.scopes[AGENT]
     assert expectation(ss.cost, at(1, 2, 15), first_hour=ss.first_hour) is None
+
+
+def test_noise_is_measured_from_the_baselines_own_past_errors() -> None:
+    frame = build(10)
+    ss = frame.scopes[AGENT]
+    measured = noise(ss.cost, at(9, 2, 15), 1, 8, ss.first_hour)
+    assert measured is not None and 0.03 < measured < 0.3  # the built hours swing by ~10%
+    assert noise(ss.cost, at(4, 2, 15), 1, 8, ss.first_hour) is None  # too young to know
+
+
+def test_the_level_ignores_a_few_unusual_days() -> None:
+    days = [100] * 24 * 14
+    s = Series(days)
+    burst = Series(days[: 24 * 10] + [400] * 24 * 4)
+    assert s.level(24 * 14) == burst.level(24 * 14) == 2400

@@ -65,3 +65,55 @@ def test_the_spike_is_reported_at_the_agent_not_its_parents_or_key() -> None:
     flags = evaluate(frame, t, Policy())
     assert [f.scope for f in flags] == [AGENT]
     assert frame.hours == 10 * WEEK_H
+
+
+def test_a_quiet_weekend_then_a_normal_monday_checked_every_quarter_hour() -> None:
+    frame = build(10, growth_per_week=0.02)
+    for t in range(at(9, 5, 0), at(9, 1, 12) + WEEK_H):
+        for fraction in (0.25, 0.5, 0.75):
+            assert evaluate(frame, t, Policy(), fraction=fraction, hourly_only=True) == [], t
+
+
+def test_a_burst_across_the_hour_boundary_is_seen_early_in_the_next_hour() -> None:
+    t = at(9, 2, 15)
+
+    def extra(b: FrameBuilder) -> None:
+        add(b, t - 1, 30, 30 * CPC)  # the last minutes of the hour before: +75%
+        add(b, t, 40, 40 * CPC)  # and the first quarter of this one
+
+    b = FrameBuilder(START_US, t + 1)
+    frame = build(10, builder=b, extra=extra)
+    flag = spikes.detect(frame.scopes[AGENT], t, MEDIUM, fraction=0.25, daily=False)
+    assert flag is not None and flag.detail["window"] in ("1h", "2h")
+    assert flag.started in (t - 1, t)
+
+
+def test_a_rise_of_forty_percent_over_two_days_is_a_spike() -> None:
+    first = at(9, 1, 0)
+
+    def extra(b: FrameBuilder) -> None:
+        for t in range(first, first + 48):
+            calls = 16 if 13 <= t % 24 < 22 else 2  # +40% on the office hours, +50% at night
+            add(b, t, calls, calls * CPC)
+
+    frame = build(10, extra=extra)
+    ss = frame.scopes[AGENT]
+    flags = [spikes.detect(ss, t, MEDIUM) for t in range(first, first + 48)]
+    found = [f for f in flags if f is not None]
+    assert found and found[0].detail["window"] in ("12h", "24h", "48h", "6h")
+    assert found[0].started >= first - 1
+
+
+def test_an_anomaly_last_week_does_not_hide_one_now() -> None:
+    t = at(9, 2, 15)
+
+    def extra(b: FrameBuilder) -> None:
+        for h in range(at(8, 0, 0), at(8, 4, 0)):  # four days at 4x, a week ago
+            add(b, h, 120 if 13 <= h % 24 < 22 else 12, 0)
+        add(b, t, 160, 160 * CPC)
+
+    frame = build(10, extra=extra)
+    flag = spikes.detect(frame.scopes[AGENT], t, MEDIUM)
+    assert flag is not None and flag.started == t
+    (point,) = flag.points
+    assert point.expected < 60 * CPC  # the baseline is the usual ~40 calls, not 4x that

@@ -43,9 +43,13 @@ class RunningGateway:
         return secret
 
     def events(self, timeout: float = 10.0) -> list[dict[str, Any]]:
-        """Every event, once none is still reserved (settling is asynchronous)."""
+        """Every event, once none is still reserved (settling is asynchronous) and the
+        writer has nothing queued (with SQLite a reservation is stored behind its call)."""
         deadline = time.monotonic() + timeout
         while True:
+            if self.app.runtime.writer.depth and time.monotonic() < deadline:
+                time.sleep(0.02)
+                continue
             with self.store.read() as conn:
                 rows = [
                     dict(r)

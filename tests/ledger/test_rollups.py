@@ -33,6 +33,7 @@ def test_rebuild_equals_maintained_rollups(store: Store) -> None:
             record_events(conn, batch, store.zone)
     maintained = snapshot(store)
     assert maintained["rollup_calls_daily"], "rollups were not maintained"
+    assert maintained["rollup_calls_monthly"], "monthly rollups were not maintained"
     with store.write() as conn:
         rollups.rebuild(conn, store.zone)
     assert snapshot(store) == maintained

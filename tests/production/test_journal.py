@@ -384,10 +384,12 @@ def test_a_reservation_that_landed_anyway_is_settled_by_the_replay(
     sqlite_store: Store, tmp_path: Path
 ) -> None:
     # The reservation's COMMIT reached the store but its answer was lost: the writer
-    # journaled the call too. The replay settles the store's open row, once.
-    ev = reserved_event("landed")
+    # journaled the call too (the same event: same id, same time). The replay settles
+    # the store's open row, once.
+    at = datetime.now(UTC)
+    ev = reserved_event("landed", at)
     with sqlite_store.write() as conn:
-        assert reservations.reserve(conn, reserved_event("landed"), []) is None
+        assert reservations.reserve(conn, reserved_event("landed", at), []) is None
     journal = Journal(tmp_path / "j.jsonl")
     journal.append([reservation_record(ev, []), settlement_record(settled_event(ev))])
     journal.close()

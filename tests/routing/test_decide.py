@@ -213,3 +213,31 @@ def test_rewrite_body_and_paths() -> None:
     )
     assert bed is not None and bed.wire_subpath == "/model/us.amazon.nova-lite-v1%3A0/converse"
     assert bed.subpath == "/model/us.amazon.nova-lite-v1:0/converse"
+
+
+def test_cross_provider_is_allowed_per_rule_or_for_all_rules() -> None:
+    from zoneinfo import ZoneInfo
+
+    body = {"model": "gpt-4o", "messages": HELLO}
+    haiku = RULE | {"to_model": "claude-haiku-4-5"}
+    per_rule = decide(router(haiku | {"allow_cross_provider": True}), body)
+    assert per_rule is not None and per_rule.routes and per_rule.cross_provider
+    assert (per_rule.from_provider, per_rule.to_provider) == ("openai", "anthropic")
+    assert per_rule.record()["to_provider"] == "anthropic"
+
+    def with_default(rule: dict[str, Any]) -> Router:
+        settings = RoutingSettings.model_validate({"allow_cross_provider": True, "rules": [rule]})
+        return Router(settings, ZoneInfo("America/New_York"))
+
+    everyone = decide(with_default(haiku), body)
+    assert everyone is not None and everyone.routes
+    refused = decide(with_default(haiku | {"allow_cross_provider": False}), body)
+    assert refused is not None and refused.why == (
+        "cross-provider routing is not allowed by the rule",
+    )
+    gemini = decide(
+        with_default(haiku | {"to_model": "gemini-2.5-flash", "to_provider": "gemini"}), body
+    )
+    assert gemini is not None and gemini.to_provider == "google" and gemini.routes
+    same = decide(router(RULE), body)
+    assert same is not None and same.routes and not same.cross_provider

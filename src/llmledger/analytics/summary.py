@@ -113,8 +113,25 @@ def summary(
     monthly = usd_to_nanos(monthly_budget_usd)
     ytd_range = periods.year_to_date(as_of, fiscal_start_month)
     mtd_range = periods.month_to_date(as_of)
-    ytd_spend, _, _ = _spend(conn, ytd_range.start, ytd_range.end)
-    mtd_spend, mtd_calls, savings = _spend(conn, mtd_range.start, mtd_range.end)
+    # The trend's 12 months (11 whole ones and this one to date) hold the fiscal year to
+    # date, which starts at most 11 months back, and the month to date: one read.
+    trend_start = periods.add_months(periods.month_start(as_of), -11)
+    by_month = {
+        r.key[0]: r for r in queries.call_sums(conn, trend_start, as_of, group_by=("month",))
+    }
+    ytd_spend = sum(
+        r.cost_nanos for m, r in by_month.items() if m >= ytd_range.start.isoformat()[:7]
+    )
+    this_month = by_month.get(mtd_range.start.isoformat()[:7])
+    mtd_spend, mtd_calls, savings = (
+        (
+            this_month.cost_nanos,
+            this_month.calls,
+            this_month.requested_cost_nanos - this_month.routed_cost_nanos,
+        )
+        if this_month
+        else (0, 0, 0)
+    )
     last_month_day = periods.same_day_last_month(as_of)
     last_mtd, _, _ = _spend(conn, periods.month_start(last_month_day), last_month_day)
     trailing_start = as_of - timedelta(days=TRAILING_DAYS - 1)
@@ -127,15 +144,11 @@ def summary(
         for u in queries.usage_sums(conn, mtd_range.start, mtd_range.end)
     }
     ordered: dict[str, Decimal] = {t.value: usage[t.value] for t in UsageType if t.value in usage}
-    trend_start = periods.add_months(periods.month_start(as_of), -11)
-    by_month = {
-        r.key[0]: r.cost_nanos
-        for r in queries.call_sums(conn, trend_start, as_of, group_by=("month",))
-    }
     trend = []
     for i in range(12):
         month = periods.add_months(trend_start, i).isoformat()[:7]
-        trend.append((month, by_month.get(month, 0), monthly))
+        row = by_month.get(month)
+        trend.append((month, row.cost_nanos if row else 0, monthly))
     return Summary(
         as_of=as_of,
         fiscal_year_start=ytd_range.start,

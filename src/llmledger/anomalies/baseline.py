@@ -24,6 +24,11 @@ from llmledger.anomalies.series import DAY_H, WEEK_H, Series
 MAD_TO_SD = 1.4826
 #: Fewest past weeks with activity before a baseline is trusted.
 MIN_WEEKS = 3
+#: Days of the baseline's own past errors that measure a scope's noise.
+NOISE_DAYS = 28
+MIN_NOISE_DAYS = 10
+#: The smallest relative noise believed (a perfectly regular history is luck).
+MIN_NOISE = 0.03
 
 
 def median_int(values: Sequence[int]) -> int:
@@ -71,6 +76,62 @@ class Expectation:
         return self.excess / self.spread if self.spread > 0 else 0.0
 
 
+def _samples(
+    series: Series, a: int, t: int, fraction: float, weeks: int, first_hour: int
+) -> tuple[int, list[int]]:
+    """The daily level before hour `a`, and the past weeks' windows scaled by growth."""
+    level_now = series.level(a)
+    samples: list[int] = []
+    window = series.window
+    for k in range(1, weeks + 1):
+        off = WEEK_H * k
+        if a - off - 14 * DAY_H < first_hour:
+            break
+        level_then = series.level(a - off)
+        if level_then > 0:
+            samples.append(window(a - off, t - off, fraction) * level_now // level_then)
+    return level_now, samples
+
+
+def past_error(series: Series, t: int, width: int, weeks: int, first_hour: int) -> float | None:
+    """How far the baseline was off for the complete window of `width` hours ending at
+    hour t, as a share of what it expected (None without a baseline). Memoised: the
+    hours behind it are complete and never change."""
+    key = (t, width)
+    if key in series.memo:
+        return series.memo[key]
+    error: float | None = None
+    if t >= first_hour:
+        _, samples = _samples(series, t - width + 1, t, 1.0, weeks, first_hour)
+        if len(samples) >= MIN_WEEKS:
+            expected = median_int(samples)
+            if expected > 0:
+                error = series.window(t - width + 1, t) / expected - 1.0
+    series.memo[key] = error
+    return error
+
+
+def noise(series: Series, t: int, width: int, weeks: int, first_hour: int) -> float | None:
+    """The scope's own relative noise for a window of `width` hours ending at hour t's
+    hour of the day: the robust spread (1.4826 x median absolute value) of the
+    baseline's errors for the same window on each of the `NOISE_DAYS` days before.
+
+    It measures what the baseline cannot know (a busy day, a quiet afternoon, the
+    baseline's own error) from the scope's history; a past anomaly is one outlier among
+    28. None with fewer than `MIN_NOISE_DAYS` errors (a young scope)."""
+    key = (t, width)
+    if key in series.noise_memo:
+        return series.noise_memo[key]
+    errors = []
+    for j in range(1, NOISE_DAYS + 1):
+        e = past_error(series, t - DAY_H * j, width, weeks, first_hour)
+        if e is not None:
+            errors.append(abs(e))
+    value = MAD_TO_SD * median(errors) if len(errors) >= MIN_NOISE_DAYS else None
+    series.noise_memo[key] = value
+    return value
+
+
 def expectation(
     series: Series,
     t: int,
@@ -81,26 +142,24 @@ def expectation(
     rel_floor: float = 0.1,
     unit: float = 0.0,
     first_hour: int = 0,
+    gate: float | None = None,
 ) -> Expectation | None:
     """Observed against expected for hours t-width+1..t (hour t read at `fraction`).
 
     `unit` is the size of one event of the series (the cost of a typical call, or 1 for
-    a count): the spread is at least that of a Poisson count of such events. None when
-    fewer than `MIN_WEEKS` past weeks hold activity (a new scope has no baseline).
+    a count): the spread is at least that of a Poisson count of such events. The spread
+    is otherwise the scope's own measured noise for such a window (`noise`), or, for a
+    scope too young to have measured it, the spread of the past weeks' windows floored
+    at `rel_floor` of the expectation. None when fewer than `MIN_WEEKS` past weeks hold
+    activity (a new scope has no baseline).
+
+    With `gate`, the noise is measured only when the window is at least `gate` times
+    its expectation (the spread of a window that is not above its baseline does not
+    matter, and measuring it costs a month of past windows).
     """
     a = t - width + 1
     observed = series.window(a, t, fraction)
-    level_now = level(series, a)
-    samples: list[int] = []
-    for k in range(1, weeks + 1):
-        off = WEEK_H * k
-        if a - off - 14 * DAY_H < first_hour:
-            break
-        level_then = level(series, a - off)
-        if level_then <= 0:
-            continue
-        past = series.window(a - off, t - off, fraction)
-        samples.append(past * level_now // level_then)
+    level_now, samples = _samples(series, a, t, fraction, weeks, first_hour)
     if len(samples) < MIN_WEEKS:
         return None
     expected = median_int(samples)
@@ -108,9 +167,16 @@ def expectation(
     # A count of `unit`-sized events varies like a Poisson count (doubled for the spread
     # of sizes); the +1 keeps a quiet hour (expected 0) from making 3 calls look huge.
     poisson = unit * math.sqrt(2.0 * max(mean, 0.0) / unit + 1.0) if unit > 0 else 0.0
+    measured = None
+    if gate is None or observed > gate * expected:
+        measured = noise(series, t, width, weeks, first_hour)
+    if measured is not None:
+        relative = max(measured, MIN_NOISE)
+    else:
+        spread = mad([float(s) for s in samples], float(expected))
+        relative = max(spread / max(expected, 1), rel_floor)
     spread = max(
-        mad([float(s) for s in samples], float(expected)),
-        rel_floor * expected,
+        relative * expected,
         poisson,
         0.01 * level_now * math.sqrt(width / DAY_H),
         1.0,

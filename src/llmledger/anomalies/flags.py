@@ -41,7 +41,7 @@ def for_sensitivity(name: str) -> Thresholds | None:
     if name == "low":
         return Thresholds(8.0, 2.0, 1.2, 0.8, 0.25, 8.0, 5.0, 0.25, 1.0)
     if name == "medium":
-        return Thresholds(6.0, 1.0, 0.7, 0.5, 0.12, 4.0, 3.0, 0.15, 0.6)
+        return Thresholds(5.0, 0.5, 0.3, 0.2, 0.12, 2.5, 1.6, 0.15, 0.6)
     if name == "high":
         return Thresholds(4.5, 0.6, 0.4, 0.3, 0.06, 3.0, 2.0, 0.10, 0.4)
     raise ValueError(f"unknown sensitivity {name!r} (known: {', '.join(SENSITIVITIES)})")

@@ -25,7 +25,7 @@ WEEK_H = 168
 class Series:
     """Hourly integers (nano-USD or counts) as prefix sums; hours outside read as zero."""
 
-    __slots__ = ("prefix", "quarters", "n", "_levels")
+    __slots__ = ("prefix", "quarters", "n", "_levels", "memo", "noise_memo")
 
     def __init__(self, values: Iterable[int], quarters: Iterable[int] | None = None) -> None:
         prefix = array("q", [0])
@@ -36,6 +36,9 @@ class Series:
         self.prefix = prefix
         self.n = len(prefix) - 1
         self._levels: dict[int, int] = {}
+        #: Figures of complete hours that never change (the baseline's past errors).
+        self.memo: dict[tuple[int, int], float | None] = {}
+        self.noise_memo: dict[tuple[int, int], float | None] = {}
         self.quarters: array[int] | None = None
         if quarters is not None:
             q = array("q", [0])
@@ -47,20 +50,23 @@ class Series:
 
     def total(self, a: int, b: int) -> int:
         """Sum of complete hours a..b-1."""
+        if 0 <= a <= b <= self.n:
+            return self.prefix[b] - self.prefix[a]
         a = min(max(a, 0), self.n)
         b = min(max(b, 0), self.n)
         return self.prefix[b] - self.prefix[a] if b > a else 0
 
     def level(self, end: int) -> int:
-        """The daily level before hour `end`: the mean of the 14 daily totals before it,
-        less the two largest (robust to a past spike, balanced across weekdays).
-        Memoised: it never changes."""
+        """The daily level before hour `end`: the mean of the 14 daily totals before it
+        less the four largest and the two smallest (robust to an anomaly of up to four
+        days, or a holiday, and balanced across weekdays: every fortnight holds the same
+        weekdays). Memoised: it never changes."""
         cached = self._levels.get(end)
         if cached is None:
             p, n = self.prefix, self.n
             marks = [p[min(max(end - DAY_H * j, 0), n)] for j in range(15)]
             days = sorted(marks[j] - marks[j + 1] for j in range(14))
-            cached = self._levels[end] = sum(days[:12]) // 12
+            cached = self._levels[end] = sum(days[2:10]) // 8
         return cached
 
     def hour(self, t: int, fraction: float = 1.0) -> int:
@@ -82,6 +88,8 @@ class Series:
 
     def window(self, a: int, t: int, fraction: float = 1.0) -> int:
         """Hours a..t inclusive, hour t read at `fraction`."""
+        if fraction >= 1.0:
+            return self.total(a, t + 1)
         return self.total(a, t) + self.hour(t, fraction)
 
     def first_nonzero(self) -> int | None:

@@ -1,11 +1,13 @@
-"""Spend spikes: a scope's spend in the hour, or over the last 24 hours, far above its
-seasonal baseline (weekday x hour of day, scaled by growth; see `baseline`).
+"""Spend spikes: a scope's spend over the last hours far above its seasonal baseline
+(weekday x hour of day, scaled by growth; see `baseline`).
 
-A window is flagged when all three hold: its robust z-score reaches the sensitivity's
-``z``; it is a clear multiple of its expectation (``ratio_hour``, ``ratio_mid``,
-``ratio_day``); and the excess is worth a record (``min_share`` of the scope's normal
-daily spend). The hour catches bursts within the hour; the last 6 and 24 hours catch a
-rise spread over many hours.
+Windows of 1, 2, 3, 6, 12, 24 and 48 hours ending now are examined, the hour in
+progress read as far as it has gone: a burst shows in the short windows within the
+hour, a rise of a third spread over a day or two in the long ones. A window is flagged
+when all three hold: its excess is `z` times the scope's own noise for such a window (a
+robust z-score); it is a clear multiple of its expectation (``ratio_hour`` up to 3
+hours, ``ratio_mid`` up to 12, ``ratio_day`` beyond); and the excess is worth a record
+(``min_share`` of the scope's normal daily spend).
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ from llmledger.anomalies.baseline import Expectation, expectation
 from llmledger.anomalies.flags import Flag, Point, Thresholds
 from llmledger.anomalies.series import DAY_H, ScopeSeries
 
+#: The windows (hours) examined while an hour is in progress, and at each check.
+HOURLY_WINDOWS = (1, 2, 3)
+WINDOWS = (1, 2, 3, 6, 12, 24, 48)
+#: Relative spread assumed, before a scope has a month of its own errors, by width.
 HOUR_FLOOR = 0.2
 MID_FLOOR = 0.12
 DAY_FLOOR = 0.1
@@ -25,29 +31,54 @@ def cost_per_call(ss: ScopeSeries, t: int) -> float:
     return ss.cost.total(t - 7 * DAY_H, t) / calls if calls else 0.0
 
 
-def hourly(ss: ScopeSeries, t: int, fraction: float = 1.0, weeks: int = 8) -> Expectation | None:
+def ratio_for(th: Thresholds, width: int) -> float:
+    if width <= 3:
+        return th.ratio_hour
+    return th.ratio_mid if width < DAY_H else th.ratio_day
+
+
+def floor_for(width: int) -> float:
+    if width <= 3:
+        return HOUR_FLOOR
+    return MID_FLOOR if width < DAY_H else DAY_FLOOR
+
+
+def window(
+    ss: ScopeSeries,
+    t: int,
+    width: int,
+    fraction: float = 1.0,
+    weeks: int = 8,
+    gate: float | None = None,
+) -> Expectation | None:
+    """The scope's spend over the `width` hours ending at hour t against its baseline."""
     return expectation(
         ss.cost,
         t,
-        width=1,
+        width=width,
         fraction=fraction,
         weeks=weeks,
-        rel_floor=HOUR_FLOOR,
+        rel_floor=floor_for(width),
         unit=cost_per_call(ss, t),
         first_hour=ss.first_hour,
+        gate=gate,
     )
 
 
-def _hit(e: Expectation, z: float, ratio: float, floor: float) -> bool:
+def hourly(ss: ScopeSeries, t: int, fraction: float = 1.0, weeks: int = 8) -> Expectation | None:
+    return window(ss, t, 1, fraction, weeks)
+
+
+def hit(e: Expectation, z: float, ratio: float, floor: float) -> bool:
     return (
         e.excess > 0
         and e.excess >= floor
-        and e.score() >= z
         and e.observed * 100 >= round((1 + ratio) * 100) * e.expected
+        and e.score() >= z
     )
 
 
-def _window_points(ss: ScopeSeries, t: int, width: int, fraction: float, weeks: int) -> list[Point]:
+def window_points(ss: ScopeSeries, t: int, width: int, fraction: float, weeks: int) -> list[Point]:
     """The hours of a flagged window that stand above their expectation: the evidence.
 
     Hours clearly above (by half a spread) when there are any, else every hour above."""
@@ -73,62 +104,46 @@ def detect(
     *,
     daily: bool = True,
 ) -> Flag | None:
-    # Cheap first: the excess of a window cannot exceed what it holds.
     floor = th.min_share * ss.cost.level(t)
-    hour_now = ss.cost.hour(t, fraction)
-    if hour_now < floor and (not daily or ss.cost.window(t - DAY_H + 1, t, fraction) < floor):
-        return None
-    hour = hourly(ss, t, fraction, weeks)
-    if hour is None:
-        return None
-    hit_hour = hour_now >= floor and _hit(hour, th.z, th.ratio_hour, floor)
-    day = None
-    width = 1
-    if daily and not hit_hour:
-        for width, rel_floor, ratio in (
-            (6, MID_FLOOR, th.ratio_mid),
-            (DAY_H, DAY_FLOOR, th.ratio_day),
-        ):
-            day = expectation(
-                ss.cost,
-                t,
-                width=width,
-                fraction=fraction,
-                weeks=weeks,
-                rel_floor=rel_floor,
-                unit=cost_per_call(ss, t),
-                first_hour=ss.first_hour,
-            )
-            if day is not None and _hit(day, th.z, ratio, floor):
-                break
-        else:
-            return None
-    elif not hit_hour:
-        return None
-    now = Point(t, hour.observed, hour.expected)
-    points = tuple(_window_points(ss, t, width, fraction, weeks)) if day is not None else (now,)
+    for width in WINDOWS if daily else HOURLY_WINDOWS:
+        # Cheap first: the excess of a window cannot exceed what it holds.
+        if ss.cost.window(t - width + 1, t, fraction) < floor:
+            continue
+        ratio = ratio_for(th, width)
+        e = window(ss, t, width, fraction, weeks, gate=1 + ratio)
+        if e is None:
+            return None  # no baseline yet: a new scope is never a spike
+        if hit(e, th.z, ratio, floor):
+            return _flag(ss, t, width, e, fraction, weeks)
+    return None
+
+
+def _flag(
+    ss: ScopeSeries, t: int, width: int, e: Expectation, fraction: float, weeks: int
+) -> Flag | None:
+    if width == 1:
+        points = [Point(t, e.observed, e.expected)]
+    else:
+        points = window_points(ss, t, width, fraction, weeks)
     if not points:
         return None
-    window = f"{width}h"
-    basis = day if day is not None else hour
-    ratio = basis.observed / basis.expected if basis.expected else float("inf")
-    what = f"the last {width} hours" if day is not None else "the hour"
-    desc = f"spend over {what} at {ratio:.1f}x the seasonal baseline"
+    ratio = e.observed / e.expected if e.expected else float("inf")
+    what = f"the last {width} hours" if width > 1 else "the hour"
     return Flag(
         kind="spend_spike",
         scope=ss.scope,
         subject="",
         t=t,
         started=points[0].t,
-        points=points,
-        score=basis.score(),
-        description=desc,
+        points=tuple(points),
+        score=e.score(),
+        description=f"spend over {what} at {ratio:.1f}x the seasonal baseline",
         department=ss.department,
         detail={
-            "window": window,
-            "window_observed_nanos": basis.observed,
-            "window_expected_nanos": basis.expected,
-            "z": round(basis.score(), 2),
-            "daily_level_nanos": hour.level,
+            "window": f"{width}h",
+            "window_observed_nanos": e.observed,
+            "window_expected_nanos": e.expected,
+            "z": round(e.score(), 2),
+            "daily_level_nanos": e.level,
         },
     )

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from llmledger.cli.context import err_console, fail, get, print_json
+from llmledger.gateway.revocations import publish_now
 from llmledger.ledger import keys
 from llmledger.ledger.audit import record_change
 
@@ -32,10 +33,10 @@ def create(
         None, "--expires-in-days", min=1, max=36500, help="The key stops working after N days."
     ),
     rpm: int | None = typer.Option(
-        None, "--rpm", min=1, help="Requests per minute (per gateway replica)."
+        None, "--rpm", min=1, help="Requests per minute (all replicas together with Redis)."
     ),
     tpm: int | None = typer.Option(
-        None, "--tpm", min=1, help="Tokens per minute (per gateway replica)."
+        None, "--tpm", min=1, help="Tokens per minute (all replicas together with Redis)."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -101,7 +102,7 @@ def list_keys(ctx: typer.Context, json_out: bool = typer.Option(False, "--json")
 
 @app.command("revoke")
 def revoke(ctx: typer.Context, key_id: str = typer.Argument(...)) -> None:
-    """Revoke a key (every replica refuses it within two seconds)."""
+    """Revoke a key (every replica refuses it at once with Redis, else within two seconds)."""
     cli = get(ctx)
     with cli.store() as store, store.write() as conn:
         before = keys.find_by_id(conn, key_id)
@@ -111,4 +112,7 @@ def revoke(ctx: typer.Context, key_id: str = typer.Argument(...)) -> None:
         record_change(
             conn, "cli", "key.revoke", key_id, before.as_json(), after.as_json() if after else None
         )
+    redis_url = cli.settings.store.redis_url
+    if redis_url and not publish_now(redis_url, key_id):
+        err_console().print("Redis cannot be reached: replicas refuse the key within two seconds")
     err_console().print(f"revoked {key_id}")

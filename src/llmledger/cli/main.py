@@ -16,6 +16,7 @@ from llmledger.cli import (
     keys,
     outcomes,
     prices,
+    prompts,
     reconcile,
     report,
     serve,
@@ -53,6 +54,7 @@ app.add_typer(tokens.app, name="tokens")
 app.add_typer(anomalies.app, name="anomalies")
 app.add_typer(outcomes.app, name="outcomes")
 app.add_typer(reconcile.app, name="reconcile")
+app.add_typer(prompts.app, name="prompts")
 app.command("serve")(serve.serve_command)
 app.command("demo")(demo.demo_command)
 app.command("import")(transfer.import_command)

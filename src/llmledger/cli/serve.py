@@ -19,7 +19,7 @@ def serve_command(
     settings = cli.settings
     host = host or settings.server.host
     port = settings.server.port if port is None else port
-    app = create_app(settings)
+    app = create_app(settings, freeze_heap=True)
     err_console().print(
         f"llmledger serving on http://{host}:{port} (store: {app.runtime.store.dialect})"
     )

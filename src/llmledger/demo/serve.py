@@ -29,7 +29,7 @@ def sdk_snippet(base_url: str, demo: Demo) -> str:
 async def serve_demo(demo: Demo, *, host: str, port: int, live: bool = True) -> None:
     """Run the app until interrupted; live traffic starts once the server is up."""
     settings = demo_settings(demo.store_path, demo.budgets, port=port, admin_token=demo.admin_token)
-    app = create_app(settings)
+    app = create_app(settings, freeze_heap=True)
     config = uvicorn.Config(
         app,
         host=host,

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from copy import copy
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
@@ -21,14 +21,25 @@ from sqlalchemy import Connection
 
 from llmledger.gateway import asgi
 from llmledger.gateway.attribution import Attribution, resolve
+from llmledger.gateway.ids import RequestIds
 from llmledger.gateway.keycache import KeyCache
 from llmledger.gateway.metering import new_event, settled, worst_case
-from llmledger.gateway.ratelimit import RateLimits
+from llmledger.gateway.prompts import PromptLog
+from llmledger.gateway.ratelimit import Limiter, RateLimits
 from llmledger.gateway.routes import ProviderRoute
 from llmledger.guardrails.book import BudgetBook
+from llmledger.guardrails.counters import LocalCounters
+from llmledger.guardrails.redis_book import RedisBudgets, RedisDown
 from llmledger.ledger import reservations
-from llmledger.ledger.event import UsageEvent
-from llmledger.ledger.journal import Journaled, reservation_record, settlement_record
+from llmledger.ledger.event import EventStatus, UsageEvent
+from llmledger.ledger.journal import (
+    Journaled,
+    event_json,
+    reservation_record,
+    settlement_record,
+)
+from llmledger.ledger.reservation_log import ReservationLog, reservation_line
+from llmledger.ledger.reservations import BLOCKED, HELD, SETTLED, CallWrite, Hold, Refusal
 from llmledger.ledger.writer import LedgerWriter, WriteFailed, WriteMany
 from llmledger.money import format_usd
 from llmledger.ops.logging import request_id as current_request_id
@@ -36,7 +47,7 @@ from llmledger.ops.metrics import Metrics
 from llmledger.otel.mapping import trace_detail
 from llmledger.pricing import PriceCatalog
 from llmledger.providers.base import Metered, RequestError, RequestInfo
-from llmledger.routing.hook import ROUTED_FROM, RoutedCall, RoutingHook, account, plan
+from llmledger.routing.hook import ROUTED_FROM, RoutedCall, RoutingHook, account, plan, sent_to
 from llmledger.usage import Usage
 
 log = logging.getLogger("llmledger.gateway")
@@ -56,13 +67,28 @@ class GatewayContext:
     max_body_bytes: int
     allow_unpriced: bool
     routing: RoutingHook | None = None
+    #: Every provider's route, for calls routed to another provider's model.
+    routes: Mapping[str, ProviderRoute] = field(default_factory=dict)
     #: Hands each settled call to the OpenTelemetry span exporter ([otel]); None: off.
     spans: Callable[[UsageEvent], None] | None = None
-    #: Per-key requests/tokens per minute, in memory per process (gateway/ratelimit.py).
-    limits: RateLimits = field(default_factory=RateLimits)
+    #: Per-key requests/tokens per minute: in memory per process (gateway/ratelimit.py),
+    #: or shared by the replicas through Redis (gateway/shared_limits.py).
+    limits: Limiter = field(default_factory=RateLimits)
+    #: Prompt logging (gateway/prompts.py); None or inactive: nothing is captured.
+    prompts: PromptLog | None = None
     #: Prometheus metrics (ops/metrics.py); None: not counted.
     metrics: Metrics | None = None
+    #: A store one process owns (SQLite): budget holds decided in this process's memory
+    #: (guardrails/counters.py), reservations made durable by the reservation log, and
+    #: every write of a call left to the writer. None: the store decides (PostgreSQL).
+    counters: LocalCounters | None = None
+    reservation_log: ReservationLog | None = None
+    #: Budget holds decided in Redis first, across replicas (guardrails/redis_book.py).
+    redis: RedisBudgets | None = None
+    #: Request (and event) ids, without a system call per call.
+    ids: RequestIds = field(default_factory=RequestIds)
     settle_many: WriteMany = field(init=False)
+    write_calls: WriteMany = field(init=False)
 
     def __post_init__(self) -> None:
         zone = self.writer.store.zone
@@ -70,9 +96,13 @@ class GatewayContext:
         def settle_many(conn: Connection, events: list[UsageEvent]) -> list[bool]:
             return reservations.settle_many(conn, events, zone)
 
-        # One function for the application, so the writer merges every settle queued
-        # in a transaction into a few statements.
+        def write_calls(conn: Connection, writes: list[CallWrite]) -> list[bool]:
+            return reservations.write_calls(conn, writes, zone)
+
+        # One function each for the application, so the writer merges every write of a
+        # kind queued in a transaction into a few statements.
         self.settle_many = settle_many
+        self.write_calls = write_calls
 
 
 class Rejection(Exception):
@@ -100,7 +130,7 @@ class ProviderHandler:
         self.route = route
 
     async def __call__(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
-        request_id = uuid.uuid4().hex
+        request_id = self.ctx.ids.next()
         current_request_id.set(request_id)  # on this call's log lines (ops/logging.py)
         try:
             await self._handle(scope, receive, send, request_id)
@@ -158,7 +188,9 @@ class ProviderHandler:
         unusable = key.usable_at(int(now.timestamp() * 1_000_000))
         if unusable:
             raise Rejection(401, "authentication_error", unusable)
-        limited = ctx.limits.admit(key)
+        limited = None
+        if key.rpm_limit is not None or key.tpm_limit is not None:
+            limited = await ctx.limits.check(key)
         if limited is not None:
             raise Rejection(
                 429,
@@ -188,6 +220,8 @@ class ProviderHandler:
                 who,
                 now,
                 key.allows_model,
+                routes=ctx.routes,
+                query=query_string,
             )
             routed, info, body, wire_subpath = (
                 chosen.routed,
@@ -195,31 +229,37 @@ class ProviderHandler:
                 chosen.body,
                 chosen.wire_subpath,
             )
-        reserved, priced = worst_case(ctx.catalog, route.provider, info, now)
+        provider = sent_to(routed, route.provider)  # another one's when routed across
+        reserved, priced = worst_case(ctx.catalog, provider, info, now)
         if not priced and not ctx.allow_unpriced:
             raise Rejection(
                 400,
                 "invalid_request_error",
                 f"model {info.model!r} has no known price and unpriced calls are not allowed",
             )
-        event = new_event(request_id, now, route.provider, info, who, reserved)
+        event = new_event(request_id, now, provider, info, who, reserved)
         event.detail = trace_detail(headers)  # lets OTLP ingest know this call (otel/)
         await self._reserve(event, who, now)
-        await self._forward(
-            scope,
-            receive,
-            send,
-            request_id,
-            method,
-            wire_subpath,
-            query_string,
-            headers,
-            body,
-            info,
-            event,
-            started,
-            routed,
-        )
+        if ctx.prompts is not None and ctx.prompts.active:
+            ctx.prompts.open(event, body)
+        try:
+            await self._forward(
+                scope,
+                receive,
+                send,
+                request_id,
+                method,
+                wire_subpath,
+                query_string,
+                headers,
+                body,
+                info,
+                event,
+                started,
+                routed,
+            )
+        finally:
+            self._unsettled(event)  # nothing when settled, as every normal end is
 
     async def _reserve(self, event: UsageEvent, who: Attribution, now: datetime) -> None:
         ctx = self.ctx
@@ -228,24 +268,37 @@ class ProviderHandler:
         except Exception:  # the store is away: budgets as last read; the reservation decides
             log.debug("budgets not refreshed", exc_info=True)
         holds = ctx.budgets.holds(who.scopes(), now) if not ctx.budgets.empty else []
+        if ctx.counters is not None:
+            await self._hold_locally(ctx.counters, event, holds, now)
+            return
+        in_redis = False
+        if ctx.redis is not None and holds:
+            try:
+                early = await ctx.redis.hold(event.id, holds, event.reserved_nanos)
+            except RedisDown:
+                early = None  # the store alone decides
+            except WriteFailed as exc:  # a counter could not be read from the store
+                raise self._unavailable(exc) from None
+            else:
+                if early is not None:
+                    # Refused without the store: nothing was forwarded, so the blocked
+                    # event need not be durable first; it is written behind the answer.
+                    ctx.writer.submit_many_nowait(
+                        ctx.write_calls, CallWrite(BLOCKED, reservations.blocked(event))
+                    )
+                    raise self._refused(early, event, now)
+                in_redis = True
         # fail_open: what the journal keeps if the store cannot take the reservation
         # (made now, before the writer touches the event).
         journal = reservation_record(event, holds) if ctx.writer.journal is not None else None
         try:
-            refusal: reservations.Refusal | Journaled | None = await ctx.writer.submit_many(
-                reservations.reserve_many, (event, holds), journal=journal
+            refusal: Refusal | Journaled | None = await ctx.writer.submit_many(
+                reservations.reserve_many, (event, holds), journal=journal, urgent=True
             )
         except WriteFailed as exc:
-            if ctx.metrics is not None:
-                ctx.metrics.store_refusals.labels("refused").inc()
-            log.warning("reservation not recorded (%s): call refused", exc)
-            why = "unreachable" if exc.unreachable else "unavailable"
-            raise Rejection(
-                503,
-                "api_error",
-                f"the ledger store is {why}; the call was not forwarded (retry later)",
-                {"retry-after": "5"},
-            ) from None
+            if in_redis and ctx.redis is not None:
+                ctx.redis.release(event.id)
+            raise self._unavailable(exc) from None
         if isinstance(refusal, Journaled):  # forwarded with budgets unchecked (fail_open)
             if ctx.metrics is not None:
                 ctx.metrics.store_refusals.labels("journaled").inc()
@@ -253,24 +306,90 @@ class ProviderHandler:
             return
         if holds and refusal is None:  # every hold's counter was opened or found
             ctx.budgets.mark_opened(holds)
-        if ctx.metrics is not None:
-            if refusal is None:
-                ctx.metrics.in_flight.inc()
-            else:
-                ctx.metrics.blocked.labels(event.provider).inc()
         if refusal is not None:
-            reset = ctx.budgets.reset_at(refusal.hold.budget_id, now)
-            extra = {}
-            message = (
-                f"budget exceeded for {refusal.hold.scope}: "
-                f"limit ${format_usd(refusal.hold.limit_nanos)}, "
-                f"spent ${format_usd(refusal.spent_nanos)}, "
-                f"reserved ${format_usd(refusal.reserved_nanos)}"
-            )
-            if reset is not None:
-                extra["retry-after"] = str(max(1, int((reset - now).total_seconds())))
-                message += f"; resets {reset.isoformat()}"
-            raise Rejection(429, "budget_exceeded", message, extra)
+            if in_redis and ctx.redis is not None:  # Redis lagged the store: catch up
+                ctx.redis.release(event.id)
+                ctx.redis.lagging()
+            raise self._refused(refusal, event, now)
+        if ctx.redis is not None and holds and not in_redis:
+            ctx.redis.held_in_store(event.id, holds, event.reserved_nanos)
+        if ctx.metrics is not None:
+            ctx.metrics.in_flight.inc()
+
+    async def _hold_locally(
+        self, counters: LocalCounters, event: UsageEvent, holds: Sequence[Hold], now: datetime
+    ) -> None:
+        """The store is this process's alone: decide here, make the reservation durable
+        with one append to the reservation log, and let the writer store it behind."""
+        ctx = self.ctx
+        if holds:
+            missing = counters.missing(holds)
+            if missing:  # the first call of a period in this process
+                try:
+                    await counters.open(missing, ctx.writer.submit)
+                except WriteFailed as exc:
+                    raise self._unavailable(exc) from None
+            refusal = counters.hold(event.id, holds, event.reserved_nanos)
+            if refusal is not None:
+                ctx.writer.submit_many_nowait(
+                    ctx.write_calls, CallWrite(BLOCKED, reservations.blocked(event))
+                )
+                raise self._refused(refusal, event, now)
+        reserved = copy(event)  # `settled` updates the call's event in place later
+        reserved.status = EventStatus.RESERVED
+        rlog = ctx.reservation_log
+        if rlog is not None:
+            try:
+                rlog.append(event.id, reservation_line(event_json(reserved), holds))
+            except OSError as exc:
+                counters.settle(event.id, 0)
+                log.error("the reservation log could not be written: %s", exc)
+                raise self._unavailable(WriteFailed("the reservation log failed")) from None
+        ctx.writer.submit_many_nowait(
+            ctx.write_calls,
+            CallWrite(HELD, reserved, tuple(holds)),
+            then=None if rlog is None else _forget_in(rlog, event.id),
+        )
+        if ctx.metrics is not None:
+            ctx.metrics.in_flight.inc()
+
+    def _unavailable(self, exc: WriteFailed) -> Rejection:
+        if self.ctx.metrics is not None:
+            self.ctx.metrics.store_refusals.labels("refused").inc()
+        log.warning("reservation not recorded (%s): call refused", exc)
+        why = "unreachable" if exc.unreachable else "unavailable"
+        return Rejection(
+            503,
+            "api_error",
+            f"the ledger store is {why}; the call was not forwarded (retry later)",
+            {"retry-after": "5"},
+        )
+
+    def _refused(self, refusal: Refusal, event: UsageEvent, now: datetime) -> Rejection:
+        ctx = self.ctx
+        if ctx.metrics is not None:
+            ctx.metrics.blocked.labels(event.provider).inc()
+        reset = ctx.budgets.reset_at(refusal.hold.budget_id, now)
+        extra = {}
+        message = (
+            f"budget exceeded for {refusal.hold.scope}: "
+            f"limit ${format_usd(refusal.hold.limit_nanos)}, "
+            f"spent ${format_usd(refusal.spent_nanos)}, "
+            f"reserved ${format_usd(refusal.reserved_nanos)}"
+        )
+        if reset is not None:
+            extra["retry-after"] = str(max(1, int((reset - now).total_seconds())))
+            message += f"; resets {reset.isoformat()}"
+        return Rejection(429, "budget_exceeded", message, extra)
+
+    def _unsettled(self, event: UsageEvent) -> None:
+        """The call ended without a settlement (cancelled): its hold stays booked at the
+        reserved amount, as the lease will book it in the store."""
+        ctx = self.ctx
+        if ctx.counters is not None:
+            ctx.counters.settle(event.id, event.reserved_nanos)
+        if ctx.redis is not None:
+            ctx.redis.settle(event.id, event.reserved_nanos)
 
     def _settle(
         self,
@@ -280,16 +399,25 @@ class ProviderHandler:
         status: int,
         started: float,
         routed: RoutedCall | None = None,
+        answer: bytes | None = None,
     ) -> UsageEvent:
         latency = int((time.perf_counter() - started) * 1000)
         done = settled(self.ctx.catalog, event, info, metered, status, latency)
         if routed is not None:
             account(self.ctx.catalog, done, info, routed.decision, routed.fallback)
-        if self.ctx.writer.is_journaled(done.id):  # reserved in the journal: settled there
-            self.ctx.writer.journal_nowait(settlement_record(done))
+        ctx = self.ctx
+        if ctx.counters is not None:
+            ctx.counters.settle(done.id, done.cost_nanos)
+            ctx.writer.submit_many_nowait(ctx.write_calls, CallWrite(SETTLED, done))
+        elif ctx.writer.is_journaled(done.id):  # reserved in the journal: settled there
+            ctx.writer.journal_nowait(settlement_record(done))
         else:
-            self.ctx.writer.submit_many_nowait(self.ctx.settle_many, done)
+            ctx.writer.submit_many_nowait(ctx.settle_many, done)
+        if ctx.redis is not None:
+            ctx.redis.settle(done.id, done.cost_nanos)
         self.ctx.limits.charge(done.key_id, done.usage)
+        if self.ctx.prompts is not None and self.ctx.prompts.captures:
+            self.ctx.prompts.finish(done, answer)
         if self.ctx.metrics is not None:
             m = self.ctx.metrics
             m.settled(done)
@@ -315,12 +443,14 @@ class ProviderHandler:
         started: float,
         routed: RoutedCall | None = None,
     ) -> None:
-        route = self.route
+        cross = routed.cross if routed is not None else None  # translated to another provider
+        route = cross.route if cross is not None else self.route
         assert route.session is not None
         retry = routed is not None and routed.decision.routes and routed.fallback is None
-        url = route.upstream_url(subpath, query)
+        url = route.upstream_url(subpath, cross.translation.upstream.query if cross else query)
         out_body = info.body or body
-        up_headers = route.headers_for(method, url, headers, out_body)
+        sent = cross.translation.request_headers if cross else headers
+        up_headers = route.headers_for(method, url, sent, out_body)
         nothing = Metered(Usage(), info.model)
         if self.ctx.metrics is not None:
             self.ctx.metrics.added.labels(route.provider).observe(time.perf_counter() - started)
@@ -373,6 +503,8 @@ class ProviderHandler:
                 info.stream or content_type.startswith(_STREAM_TYPES)
             )
             if streamed:
+                if cross is not None:
+                    resp_headers = cross.translation.response_headers(resp_headers, streamed=True)
                 await self._stream(
                     receive, send, response, resp_headers, info, event, started, routed
                 )
@@ -395,6 +527,23 @@ class ProviderHandler:
             metered = nothing
             if response.status < 300:
                 metered = route.adapter.read_response(info, response.status, resp_headers, payload)
+                if cross is not None and routed is not None:
+                    translated = cross.answer(payload)
+                    if translated is None:  # billed by the target, but not for the caller
+                        why = "untranslatable answer"
+                        self._settle(
+                            event,
+                            info,
+                            metered,
+                            response.status,
+                            started,
+                            replace(routed, fallback=why),
+                        )
+                        return await self._fall_back(
+                            scope, receive, send, method, query, headers, routed, why, started
+                        )
+                    payload = translated
+                    resp_headers = cross.translation.response_headers(resp_headers, streamed=False)
             elif retry and routed is not None:
                 why = str(response.status)
                 self._settle(
@@ -403,7 +552,9 @@ class ProviderHandler:
                 return await self._fall_back(
                     scope, receive, send, method, query, headers, routed, why, started
                 )
-            done = self._settle(event, info, metered, response.status, started, routed)
+            done = self._settle(
+                event, info, metered, response.status, started, routed, answer=payload
+            )
             resp_headers[COST] = format_usd(done.cost_nanos)
             await asgi.respond(send, response.status, resp_headers, payload)
 
@@ -418,7 +569,15 @@ class ProviderHandler:
         started: float,
         routed: RoutedCall | None = None,
     ) -> None:
-        meter = self.route.adapter.stream_meter(info, headers)
+        meter = (
+            routed.cross.stream_meter(info)
+            if routed is not None and routed.cross is not None
+            else self.route.adapter.stream_meter(info, headers)
+        )
+        prompts = self.ctx.prompts
+        capture = prompts.captures.get(event.id) if prompts and prompts.captures else None
+        if capture is not None:
+            capture.stream = True
         gone = asyncio.Event()
 
         async def watch() -> None:
@@ -445,6 +604,8 @@ class ProviderHandler:
                     cut_off = True
                     break
                 if out:
+                    if capture is not None:
+                        capture.add(out)
                     await send({"type": "http.response.body", "body": out, "more_body": True})
             else:
                 await send({"type": "http.response.body", "body": b""})
@@ -477,27 +638,41 @@ class ProviderHandler:
         started: float,
     ) -> None:
         """The routed model failed: send the caller's own request, as a call of its own."""
-        request_id = uuid.uuid4().hex
+        request_id = self.ctx.ids.next()
         now = datetime.now(UTC)
         info = routed.requested
         reserved, _ = worst_case(self.ctx.catalog, self.route.provider, info, now)
         event = new_event(request_id, now, self.route.provider, info, routed.who, reserved)
         await self._reserve(event, routed.who, now)
-        await self._forward(
-            scope,
-            receive,
-            send,
-            request_id,
-            method,
-            routed.wire_subpath,
-            query,
-            headers,
-            routed.body,
-            info,
-            event,
-            started,
-            routed.falling_back(why),
-        )
+        if self.ctx.prompts is not None and self.ctx.prompts.active:
+            self.ctx.prompts.open(event, routed.body)
+        try:
+            await self._forward(
+                scope,
+                receive,
+                send,
+                request_id,
+                method,
+                routed.wire_subpath,
+                query,
+                headers,
+                routed.body,
+                info,
+                event,
+                started,
+                routed.falling_back(why),
+            )
+        finally:
+            self._unsettled(event)
+
+
+def _forget_in(rlog: ReservationLog, event_id: str) -> Callable[[object], None]:
+    """The writer's word that `event_id`'s reservation is in the store."""
+
+    def committed(_result: object) -> None:
+        rlog.committed((event_id,))
+
+    return committed
 
 
 class UpstreamCut(Exception):

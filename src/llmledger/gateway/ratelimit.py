@@ -6,9 +6,10 @@ bucket is not empty and the tokens it really used are taken after it is settled 
 bucket may go below zero, which holds the next calls back until it refills). Both
 buckets hold one minute's worth and refill continuously.
 
-Limits are per replica: with N replicas a key may make up to N times its limit. Shared
-limits (Redis) are a later step. The table of buckets is bounded; when it is full the
-oldest bucket is dropped (that key starts again with a full minute).
+These buckets are per process. With ``store.redis_url`` set, the same buckets live in
+Redis and every replica takes from them (`gateway/shared_limits.py`); this class is then
+the fallback used while Redis cannot be reached. The table of buckets is bounded; when it
+is full the oldest bucket is dropped (that key starts again with a full minute).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from llmledger.ledger.keys import VirtualKey
 from llmledger.usage import Usage
@@ -42,6 +44,14 @@ class RateRefusal:
 def tokens_of(usage: Usage) -> int:
     """Every token of a call, whatever its kind (text, cached, audio, image...)."""
     return int(sum(q for t, q in usage.items() if t.value.endswith("_tokens")))
+
+
+class Limiter(Protocol):
+    """What the gateway asks of its rate limits (in process, or shared through Redis)."""
+
+    async def check(self, key: VirtualKey) -> RateRefusal | None: ...
+
+    def charge(self, key_id: str, usage: Usage) -> None: ...
 
 
 class RateLimits:
@@ -72,6 +82,9 @@ class RateLimits:
                 )
             bucket.requests -= 1
         return None
+
+    async def check(self, key: VirtualKey) -> RateRefusal | None:
+        return self.admit(key)
 
     def charge(self, key_id: str, usage: Usage) -> None:
         """Take the tokens a settled call used from its key's bucket (if it has one)."""

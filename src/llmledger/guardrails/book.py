@@ -27,6 +27,8 @@ class BudgetBook:
         self._loaded = 0.0
         self._windows: dict[Period, PeriodWindow] = {}
         self._opened: set[tuple[str, int]] = set()
+        #: Holds already built, by budget, period and opened: a call reuses them.
+        self._built: dict[tuple[str, int, bool], Hold] = {}
 
     def load(self) -> None:
         with self.store.read() as conn:
@@ -35,6 +37,7 @@ class BudgetBook:
         for b in budgets:
             by_scope.setdefault(b.scope.text, []).append(b)
         self._by_scope = by_scope
+        self._built = {}
         self._loaded = time.monotonic()
 
     def invalidate(self) -> None:
@@ -65,11 +68,14 @@ class BudgetBook:
     def holds(self, scopes: Sequence[str], now: datetime) -> list[Hold]:
         """A hold for every budget over one of `scopes`, in its current period."""
         out: list[Hold] = []
+        built = self._built
         for scope in scopes:
             for budget in self._by_scope.get(scope, ()):
                 w = self._window(budget.period, now)
-                out.append(
-                    Hold(
+                key = (budget.id, w.start_us, (budget.id, w.start_us) in self._opened)
+                hold = built.get(key)
+                if hold is None:
+                    hold = built[key] = Hold(
                         budget_id=budget.id,
                         scope=budget.scope.text,
                         period_start_us=w.start_us,
@@ -78,10 +84,14 @@ class BudgetBook:
                         filters=tuple(budget.scope.filters().items()),
                         first_day=w.start.isoformat(),
                         last_day=(w.end - timedelta(days=1)).isoformat(),
-                        opened=(budget.id, w.start_us) in self._opened,
+                        opened=key[2],
                     )
-                )
+                out.append(hold)
         return out
+
+    def all_holds(self, now: datetime) -> list[Hold]:
+        """A hold for every budget, in its current period (to name its counters)."""
+        return self.holds(list(self._by_scope), now)
 
     def reset_at(self, budget_id: str, now: datetime) -> datetime | None:
         for budgets in self._by_scope.values():

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, text
 
-from llmledger.ledger import bulk_rollups, schema
-from llmledger.ledger.event import EventStatus, UsageEvent
-from llmledger.ledger.rollups import SLOT_US, RollupDelta
+from llmledger.ledger import retention, rollups
+from llmledger.ledger.event import EventFlag, EventStatus, UsageEvent, from_us
+from llmledger.ledger.rollups import COUNTED_STATUSES, HOUR_US, SLOT_US, RollupDelta, Sums
 
 _THOUSAND = Decimal(1000)
-_EVENT_COLUMNS = tuple(c.name for c in schema.events.columns)
 _USAGE_COLUMNS = ("event_id", "usage_type", "quantity_milli", "cost_nanos", "list_cost_nanos")
 #: Serialises bulk imports across PostgreSQL writers, so deduplication by id is exact.
 _IMPORT_LOCK = 7_441_230_011
@@ -128,45 +128,201 @@ def _copy(
 
 
 def _existing_ids(conn: Connection, ids: list[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        found.update(
-            conn.execute(select(schema.events.c.id).where(schema.events.c.id.in_(chunk))).scalars()
-        )
-    return found
+    if conn.dialect.name == "postgresql":
+        found = conn.exec_driver_sql("SELECT id FROM events WHERE id = ANY(%s)", (ids,))
+        return set(found.scalars())
+    # One prepared statement for every chunk: the last chunk is padded with its own ids.
+    size = _ID_CHUNK
+    sql = f"SELECT id FROM events WHERE id IN ({', '.join(['?'] * size)})"
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    out: set[str] = set()
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
+        chunk += chunk[-1:] * (size - len(chunk))
+        out.update(r[0] for r in cursor.execute(sql, chunk))
+    cursor.close()
+    return out
+
+
+BulkRow = tuple[tuple[object, ...], tuple[tuple[str, str, int, int, int], ...]]
+"""An event ready to write: its values in `BULK_COLUMNS` order, and its usage lines as
+``(event_id, usage_type, quantity_milli, cost_nanos, list_cost_nanos)``."""
+
+#: The event columns the bulk path writes (any other column takes its default). The
+#: first eight are what rollups need: id, time, then the rollup key in rollup order.
+BULK_COLUMNS = (
+    "id",
+    "ts_us",
+    "department",
+    "project",
+    "agent",
+    "key_id",
+    "provider",
+    "model_used",
+    "status",
+    "flags",
+    "cost_nanos",
+    "list_cost_nanos",
+    "routed_from",
+    "requested_cost_nanos",
+    "end_user",
+    "model_requested",
+    "operation",
+    "source",
+    "http_status",
+    "reserved_nanos",
+    "reported_cost_nanos",
+    "latency_ms",
+    "detail",
+)
+_ID_CHUNK = 500
+_COUNTED = frozenset(COUNTED_STATUSES)
+_UNPRICED = int(EventFlag.UNPRICED)
+
+
+def bulk_row(ev: UsageEvent) -> BulkRow:
+    values = (
+        ev.id,
+        ev.ts_us,
+        ev.department,
+        ev.project,
+        ev.agent,
+        ev.key_id,
+        ev.provider,
+        ev.model_used,
+        ev.status.value,
+        int(ev.flags),
+        ev.cost_nanos,
+        ev.list_cost_nanos,
+        ev.routed_from,
+        ev.requested_cost_nanos,
+        ev.end_user,
+        ev.model_requested,
+        ev.operation,
+        ev.source.value,
+        ev.http_status,
+        ev.reserved_nanos,
+        ev.reported_cost_nanos,
+        ev.latency_ms,
+        ev.detail,
+    )
+    return values, tuple(usage_tuples(ev))
 
 
 def record_events(conn: Connection, events: Sequence[UsageEvent], zone: ZoneInfo) -> set[str]:
     """Insert new events with their usage and rollups; returns the ids inserted.
 
-    An id already in the store (or repeated in `events`) is skipped, so a re-import
+    The same as `record_rows` (which says what is skipped) for `UsageEvent` objects.
+    """
+    return record_rows(conn, [bulk_row(ev) for ev in events], zone)
+
+
+def record_rows(conn: Connection, rows: Sequence[BulkRow], zone: ZoneInfo) -> set[str]:
+    """Insert new events with their usage and rollups; returns the ids inserted.
+
+    An id already in the store (or repeated in `rows`) is skipped, so a re-import
     adds nothing. Runs inside the caller's write transaction: on SQLite that is the only
     writer; on PostgreSQL bulk writers take one advisory lock, so the check is exact.
+    An event older than the retention horizon is skipped too: its month's raw events
+    were dropped and its rollups are closed (`retention`), so it cannot be told from
+    one already counted. The batch's rollup sums are added up here, then written with
+    one upsert per bucket and table (`rollups.write_sums`, as the settle path does).
     """
-    if not events:
+    if not rows:
         return set()
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _IMPORT_LOCK})
-    unique: dict[str, UsageEvent] = {}
-    for ev in events:
-        unique.setdefault(ev.id, ev)
+    horizon = retention.horizon_us(conn)
+    unique: dict[str, BulkRow] = {}
+    for row in rows:
+        values = row[0]
+        if horizon is None or values[1] >= horizon:  # type: ignore[operator]
+            unique.setdefault(values[0], row)  # type: ignore[arg-type]
     existing = _existing_ids(conn, list(unique))
-    fresh = [ev for i, ev in unique.items() if i not in existing]
+    fresh = [row for i, row in unique.items() if i not in existing]
     if not fresh:
         return set()
-    rows = [tuple(event_row(ev).values()) for ev in fresh]
-    lines = [t for ev in fresh for t in usage_tuples(ev)]
+    values_of = [row[0] for row in fresh]
+    lines = [line for row in fresh for line in row[1]]
     if conn.dialect.name == "postgresql":
-        _copy(conn, "events", _EVENT_COLUMNS, rows)
+        _copy(conn, "events", BULK_COLUMNS, values_of)
         _copy(conn, "event_usage", _USAGE_COLUMNS, lines)
     else:
-        conn.exec_driver_sql(_insert_sql(conn, "events", _EVENT_COLUMNS), rows)
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor.executemany(_insert_sql(conn, "events", BULK_COLUMNS), values_of)
         if lines:
-            conn.exec_driver_sql(_insert_sql(conn, "event_usage", _USAGE_COLUMNS), lines)
-    ts = [row[1] for row in rows]
-    bulk_rollups.add_batch(conn, [ev.id for ev in fresh], (t // SLOT_US for t in ts), zone)  # type: ignore[operator]
-    return {ev.id for ev in fresh}
+            cursor.executemany(_insert_sql(conn, "event_usage", _USAGE_COLUMNS), lines)
+        cursor.close()
+    rollups.write_sums(conn, *_batch_sums(fresh, zone))
+    return set(unique).difference(existing)
 
 
-__all__ = ["EventStatus", "add_to_delta", "event_row", "record_events", "usage_rows"]
+@lru_cache(maxsize=1 << 16)
+def _local_day(slot: int, zone: ZoneInfo) -> str:
+    """The local date of a 15-minute slot (a slot never straddles two local days)."""
+    return from_us(slot * SLOT_US).astimezone(zone).date().isoformat()
+
+
+def _batch_sums(rows: list[BulkRow], zone: ZoneInfo) -> tuple[Sums, Sums, Sums, Sums]:
+    """Hourly and daily sums of the counted events of a batch, for `rollups.write_sums`.
+
+    The same sums as `add_to_delta` then `rollups.apply`, without the 15-minute slots:
+    a bulk batch is folded straight into hours and days (each hour and local day is a
+    union of whole slots, so the sums are equal; the rebuild test checks them).
+    """
+    hourly_calls: Sums = {}
+    daily_calls: Sums = {}
+    hourly_usage: Sums = {}
+    daily_usage: Sums = {}
+    for values, lines in rows:
+        if values[8] not in _COUNTED:
+            continue
+        ts_us: int = values[1]  # type: ignore[assignment]
+        dims = values[2:8]
+        hour = ts_us - ts_us % HOUR_US
+        day = _local_day(ts_us // SLOT_US, zone)
+        cost: int = values[10]  # type: ignore[assignment]
+        list_cost: int = values[11]  # type: ignore[assignment]
+        unpriced = 1 if values[9] & _UNPRICED else 0  # type: ignore[operator]
+        if values[12]:
+            routed, routed_cost, requested = 1, cost, values[13] or 0
+        else:
+            routed = routed_cost = requested = 0
+        for sums, key in ((hourly_calls, (hour, dims)), (daily_calls, (day, dims))):
+            call = sums.get(key)
+            if call is None:
+                sums[key] = [1, cost, list_cost, unpriced, routed, routed_cost, requested]  # type: ignore[list-item]
+            else:
+                call[0] += 1
+                call[1] += cost
+                call[2] += list_cost
+                call[3] += unpriced
+                call[4] += routed
+                call[5] += routed_cost
+                call[6] += requested  # type: ignore[operator]
+        for _, usage_type, quantity, line_cost, line_list_cost in lines:
+            for line_sums, line_key in (
+                (hourly_usage, (hour, dims, usage_type)),
+                (daily_usage, (day, dims, usage_type)),
+            ):
+                line = line_sums.get(line_key)
+                if line is None:
+                    line_sums[line_key] = [quantity, line_cost, line_list_cost]
+                else:
+                    line[0] += quantity
+                    line[1] += line_cost
+                    line[2] += line_list_cost
+    return hourly_calls, daily_calls, hourly_usage, daily_usage
+
+
+__all__ = [
+    "BULK_COLUMNS",
+    "BulkRow",
+    "EventStatus",
+    "add_to_delta",
+    "bulk_row",
+    "event_row",
+    "record_events",
+    "record_rows",
+    "usage_rows",
+]

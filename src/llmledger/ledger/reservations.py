@@ -101,6 +101,12 @@ def _ensure_period(conn: Connection, hold: Hold) -> None:
     )
 
 
+def open_period(conn: Connection, hold: Hold) -> tuple[int, int]:
+    """The (spent, reserved) of `hold`'s period counter, opened first if missing."""
+    _ensure_period(conn, hold)
+    return _period_state(conn, hold)
+
+
 _BP = schema.budget_periods
 _THIS_PERIOD = (
     _BP.c.budget_id == bindparam("_budget_id"),
@@ -171,11 +177,7 @@ def reserve(conn: Connection, event: UsageEvent, holds: Sequence[Hold]) -> Refus
     if refusal is not None:
         for hold in taken:
             _release(conn, hold, amount, 0)
-        event.status = EventStatus.BLOCKED
-        event.reserved_nanos = 0
-        event.costs = {}
-        event.usage = Usage()
-        conn.execute(_INSERT_EVENT, event_row(event))
+        conn.execute(_INSERT_EVENT, event_row(blocked(event)))
         return refusal
     event.status = EventStatus.RESERVED
     # Values as parameters, not in the statement: one compiled statement, cached (a
@@ -210,22 +212,22 @@ def _release(conn: Connection, hold: Hold, amount: int, spent: int) -> None:
 
 
 def _settle_holds(conn: Connection, event_id: str, cost_nanos: int) -> None:
-    rh = schema.reservation_holds
-    for budget_id, period_start_us, amount in conn.execute(
-        select(rh.c.budget_id, rh.c.period_start_us, rh.c.amount_nanos)
-        .where(rh.c.event_id == event_id)
-        .order_by(rh.c.budget_id)
-    ):
-        conn.execute(
-            _RELEASE,
-            {
-                "_budget_id": budget_id,
-                "_period_start_us": period_start_us,
-                "_amount": amount,
-                "_spent": cost_nanos,
-            },
-        )
-    conn.execute(delete(rh).where(rh.c.event_id == event_id))
+    # The driver directly, three statements whatever the number of budgets: this runs
+    # for every call under a budget.
+    m = _mark(conn)
+    held = conn.exec_driver_sql(
+        f"SELECT budget_id, period_start_us, amount_nanos FROM reservation_holds "
+        f"WHERE event_id = {m} ORDER BY budget_id",
+        (event_id,),
+    ).all()
+    if not held:
+        return
+    conn.exec_driver_sql(
+        f"UPDATE budget_periods SET reserved_nanos = reserved_nanos - {m}, "
+        f"spent_nanos = spent_nanos + {m} WHERE budget_id = {m} AND period_start_us = {m}",
+        [(amount, cost_nanos, budget_id, start) for budget_id, start, amount in held],
+    )
+    conn.exec_driver_sql(f"DELETE FROM reservation_holds WHERE event_id = {m}", (event_id,))
 
 
 def settle(conn: Connection, event: UsageEvent, zone: ZoneInfo) -> bool:
@@ -244,8 +246,10 @@ def settle(conn: Connection, event: UsageEvent, zone: ZoneInfo) -> bool:
     return True
 
 
+#: By id and time: on PostgreSQL the time picks the one monthly partition to look in.
 _SETTLE_EVENT = update(schema.events).where(
     schema.events.c.id == bindparam("_event_id"),
+    schema.events.c.ts_us == bindparam("_ts_us"),
     schema.events.c.status == EventStatus.RESERVED.value,
 )
 _IN_CHUNK = 500
@@ -257,6 +261,7 @@ def _settle_values(event: UsageEvent) -> dict[str, object]:
         values.pop(key)
     values["settled_us"] = None
     values["_event_id"] = event.id
+    values["_ts_us"] = event.ts_us
     return values
 
 
@@ -267,20 +272,26 @@ def settle_many(conn: Connection, events: Sequence[UsageEvent], zone: ZoneInfo) 
         return [settle(conn, events[0], zone)]
     e, rh = schema.events, schema.reservation_holds
     open_ids: set[str] = set()
-    ids = [ev.id for ev in events]
-    for i in range(0, len(ids), _IN_CHUNK):
-        chunk = ids[i : i + _IN_CHUNK]
+    by_time = sorted(events, key=lambda ev: ev.ts_us)
+    for i in range(0, len(by_time), _IN_CHUNK):
+        batch = by_time[i : i + _IN_CHUNK]
+        wanted = {(ev.id, ev.ts_us) for ev in batch}
         # FOR UPDATE (PostgreSQL; SQLite has one writer): another replica settling the
         # same reservation (the lease) waits here, then finds it closed, so the check and
-        # the executemany below cannot both settle it.
-        open_ids.update(
-            conn.execute(
-                select(e.c.id)
-                .where(e.c.id.in_(chunk), e.c.status == EventStatus.RESERVED.value)
-                .order_by(e.c.id)
-                .with_for_update()
-            ).scalars()
+        # the executemany below cannot both settle it. The time range keeps the look-up
+        # to the monthly partitions the chunk falls in.
+        found = conn.execute(
+            select(e.c.id, e.c.ts_us)
+            .where(
+                e.c.id.in_([ev.id for ev in batch]),
+                e.c.ts_us >= batch[0].ts_us,
+                e.c.ts_us <= batch[-1].ts_us,
+                e.c.status == EventStatus.RESERVED.value,
+            )
+            .order_by(e.c.id)
+            .with_for_update()
         )
+        open_ids.update(event_id for event_id, ts in found if (event_id, ts) in wanted)
     todo: list[UsageEvent] = []
     done: list[bool] = []
     for ev in events:  # an event listed twice is settled once, as one by one would
@@ -348,15 +359,81 @@ def reserve_many(
             event.status = EventStatus.RESERVED
             free.append(event_row(event))
             out.append(None)
-    if free:
-        names = list(free[0])
-        mark = _mark(conn)
-        sql = (
-            f"INSERT INTO {schema.events.name} ({', '.join(names)}) "
-            f"VALUES ({', '.join([mark] * len(names))})"
-        )
-        conn.exec_driver_sql(sql, [tuple(r[n] for n in names) for r in free])
+    _insert(conn, schema.events.name, free)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class CallWrite:
+    """One write of a call decided outside the store (the in-memory counters):
+    ``held`` (the reservation, its holds already granted), ``blocked`` or ``settled``."""
+
+    kind: str
+    event: UsageEvent
+    holds: tuple[Hold, ...] = ()
+
+
+HELD, BLOCKED, SETTLED = "held", "blocked", "settled"
+
+
+def blocked(event: UsageEvent) -> UsageEvent:
+    """`event` as the record of a call refused by a budget: nothing used, nothing held."""
+    event.status = EventStatus.BLOCKED
+    event.reserved_nanos = 0
+    event.costs = {}
+    event.usage = Usage()
+    return event
+
+
+def record_held(conn: Connection, items: Sequence[tuple[UsageEvent, Sequence[Hold]]]) -> None:
+    """Write reservations whose holds were already granted: the events as ``reserved``,
+    their holds, and the period counters (unconditionally: the decision is made)."""
+    for event, _ in items:
+        event.status = EventStatus.RESERVED
+    _insert(conn, schema.events.name, [event_row(ev) for ev, _ in items])
+    holds = [
+        (ev.id, h.budget_id, h.period_start_us, ev.reserved_nanos) for ev, hs in items for h in hs
+    ]
+    if not holds:
+        return
+    m = _mark(conn)
+    conn.exec_driver_sql(
+        f"INSERT INTO {schema.reservation_holds.name} "
+        f"(event_id, budget_id, period_start_us, amount_nanos) VALUES ({m}, {m}, {m}, {m})",
+        holds,
+    )
+    holds.sort(key=lambda h: (h[1], h[2]))  # one lock order for concurrent writers
+    conn.exec_driver_sql(
+        f"UPDATE budget_periods SET reserved_nanos = reserved_nanos + {m} "
+        f"WHERE budget_id = {m} AND period_start_us = {m}",
+        [(amount, budget_id, start) for _, budget_id, start, amount in holds],
+    )
+
+
+def write_calls(conn: Connection, writes: Sequence[CallWrite], zone: ZoneInfo) -> list[bool]:
+    """Write a group of `CallWrite`s in one transaction, in an order that keeps each
+    call's reservation before its settlement; for each, whether it was written (a
+    settlement of a call no longer open is not)."""
+    held = [(w.event, w.holds) for w in writes if w.kind == HELD]
+    if held:
+        record_held(conn, held)
+    refused = [event_row(w.event) for w in writes if w.kind == BLOCKED]
+    if refused:
+        _insert(conn, schema.events.name, refused)
+    to_settle = [w.event for w in writes if w.kind == SETTLED]
+    done = iter(settle_many(conn, to_settle, zone) if to_settle else [])
+    return [next(done) if w.kind == SETTLED else True for w in writes]
+
+
+def _insert(conn: Connection, table: str, rows: list[dict[str, object]]) -> None:
+    if not rows:
+        return
+    names = list(rows[0])
+    mark = _mark(conn)
+    conn.exec_driver_sql(
+        f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})",
+        [tuple(r[n] for n in names) for r in rows],
+    )
 
 
 def _mark(conn: Connection) -> str:
@@ -364,14 +441,14 @@ def _mark(conn: Connection) -> str:
 
 
 def _settle_sql(conn: Connection, names: list[str]) -> str:
-    """``UPDATE events SET ... WHERE id = ? AND status = 'reserved'`` for `names`
-    (the SET columns, then ``_event_id``)."""
+    """``UPDATE events SET ... WHERE id = ? AND ts_us = ? AND status = 'reserved'`` for
+    `names` (the SET columns, then ``_event_id`` and ``_ts_us``)."""
     mark = _mark(conn)
-    sets = ", ".join(f"{n} = {mark}" for n in names if n != "_event_id")
-    assert names[-1] == "_event_id"
+    sets = ", ".join(f"{n} = {mark}" for n in names if n not in ("_event_id", "_ts_us"))
+    assert names[-2:] == ["_event_id", "_ts_us"]
     return (
         f"UPDATE {schema.events.name} SET {sets} "
-        f"WHERE id = {mark} AND status = '{EventStatus.RESERVED.value}'"
+        f"WHERE id = {mark} AND ts_us = {mark} AND status = '{EventStatus.RESERVED.value}'"
     )
 
 

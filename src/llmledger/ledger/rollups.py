@@ -1,4 +1,5 @@
-"""Rollups: hourly (UTC hour) and daily (organisation's local date) sums of counted events.
+"""Rollups: hourly (UTC hour), daily and monthly (organisation's local date and month)
+sums of counted events.
 
 They are maintained as events settle (`apply`), and can be rebuilt from the events
 (`rebuild`); both paths aggregate through `RollupDelta`, so a rebuild equals the
@@ -6,14 +7,15 @@ maintained rollups to the nano-dollar (DESIGN invariant 5).
 
 Events are first summed per 15-minute slot (every UTC offset in use is a multiple of 15
 minutes, so a slot lies in one UTC hour and one local day); the slots are then folded
-into hours and days. Writes go through the driver's ``executemany`` directly: on bulk
-import the rollups are most of the work.
+into hours and days, and the days into months. Writes go through the driver's
+``executemany`` directly: on bulk import the rollups are most of the work.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Table, delete, func, select
@@ -114,6 +116,20 @@ def _fold(
     return hourly, daily
 
 
+def _months(daily: dict[tuple[object, ...], list[int]]) -> dict[tuple[object, ...], list[int]]:
+    """Daily sums folded into local months ("YYYY-MM-DD" -> "YYYY-MM")."""
+    monthly: dict[tuple[object, ...], list[int]] = {}
+    for key, values in daily.items():
+        k = (str(key[0])[:7], *key[1:])
+        cur = monthly.get(k)
+        if cur is None:
+            monthly[k] = list(values)
+        else:
+            for i, v in enumerate(values):
+                cur[i] += v
+    return monthly
+
+
 def _upsert_sql(conn: Connection, table: Table, sums: Sequence[str]) -> str:
     names = [c.name for c in table.columns]
     keys = [c.name for c in table.primary_key.columns]
@@ -141,13 +157,45 @@ def apply(conn: Connection, delta: RollupDelta) -> None:
     """Add `delta` to the rollup tables inside the caller's transaction."""
     hourly_calls, daily_calls = _fold(delta.calls, delta.zone)
     hourly_usage, daily_usage = _fold(delta.usage, delta.zone)
+    write_sums(conn, hourly_calls, daily_calls, hourly_usage, daily_usage)
+
+
+Sums = dict[tuple[object, ...], list[int]]
+"""Rollup sums by key: ``(hour_us or day, dims)`` for calls (values in `CALL_FIELDS`
+order), ``(hour_us or day, dims, usage_type)`` for usage (`USAGE_FIELDS` order)."""
+
+
+def write_sums(
+    conn: Connection, hourly_calls: Sums, daily_calls: Sums, hourly_usage: Sums, daily_usage: Sums
+) -> None:
+    """Add hourly and daily sums (and the monthly sums they make) to every rollup table:
+    the one place both the settle path and the bulk path write rollups."""
+    # The tables in the bulk path's order: one lock order for concurrent writers.
     _write(conn, schema.calls_hourly, CALL_FIELDS, hourly_calls)
     _write(conn, schema.calls_daily, CALL_FIELDS, daily_calls)
+    _write(conn, schema.calls_monthly, CALL_FIELDS, _months(daily_calls))
     _write(conn, schema.usage_hourly, USAGE_FIELDS, hourly_usage)
     _write(conn, schema.usage_daily, USAGE_FIELDS, daily_usage)
+    _write(conn, schema.usage_monthly, USAGE_FIELDS, _months(daily_usage))
 
 
-ROLLUP_TABLES = (schema.calls_hourly, schema.calls_daily, schema.usage_hourly, schema.usage_daily)
+def first_whole_day(ts_us: int, zone: ZoneInfo) -> str:
+    """The first local date ("YYYY-MM-DD") that starts at or after `ts_us`."""
+    local = from_us(ts_us).astimezone(zone)
+    day = local.date()
+    if local.time() != time():
+        day += timedelta(days=1)
+    return day.isoformat()
+
+
+ROLLUP_TABLES = (
+    schema.calls_hourly,
+    schema.calls_daily,
+    schema.calls_monthly,
+    schema.usage_hourly,
+    schema.usage_daily,
+    schema.usage_monthly,
+)
 
 
 def rebuild(
@@ -156,12 +204,24 @@ def rebuild(
     *,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Recompute every rollup from the events; returns the number of counted events."""
-    from llmledger.ledger import bulk_rollups
+    """Recompute every rollup from the events; returns the number of counted events.
 
+    After retention (`retention.horizon_us`) only what lies after the horizon is
+    recomputed: hours from the horizon on, local days that start at or after it; the
+    rollups before it are kept, since their events are gone.
+    """
+    from llmledger.ledger import bulk_rollups, retention
+
+    horizon = retention.horizon_us(conn)
+    first_day = None if horizon is None else first_whole_day(horizon, zone)
     for table in ROLLUP_TABLES:
-        conn.execute(delete(table))
-    bulk_rollups.add_all(conn, zone)
+        stmt = delete(table)
+        if horizon is not None and "hour_us" in table.c:
+            stmt = stmt.where(table.c.hour_us >= horizon)
+        elif first_day is not None and "day" in table.c:
+            stmt = stmt.where(table.c.day >= first_day)
+        conn.execute(stmt)
+    bulk_rollups.add_all(conn, zone, first_day=first_day)
     e = schema.events
     seen = int(
         conn.execute(

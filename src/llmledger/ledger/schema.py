@@ -15,6 +15,7 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     Table,
@@ -113,6 +114,10 @@ usage_hourly = _usage_rollup("rollup_usage_hourly", Column("hour_us", BigInteger
 #: Daily rollups, bucketed by the organisation's local date (``day`` = "YYYY-MM-DD").
 calls_daily = _calls_rollup("rollup_calls_daily", Column("day", Text))
 usage_daily = _usage_rollup("rollup_usage_daily", Column("day", Text))
+#: Monthly rollups, bucketed by the organisation's local month (``month`` = "YYYY-MM"):
+#: the sum of that month's daily rows, so a year reads 12 rows per key instead of 365.
+calls_monthly = _calls_rollup("rollup_calls_monthly", Column("month", Text))
+usage_monthly = _usage_rollup("rollup_usage_monthly", Column("month", Text))
 
 virtual_keys = Table(
     "virtual_keys",
@@ -336,3 +341,38 @@ provider_costs = Table(
     Column("imported_us", BigInteger, nullable=False),
 )
 Index("ix_provider_costs_provider_day", provider_costs.c.provider, provider_costs.c.day)
+
+#: Prompt logging switched on or off for a scope through the admin API or the CLI
+#: (``org``, ``department:D``, ``project:D/P``, ``agent:D/P/A``, ``key:ID``); a row here
+#: overrides the settings' rule for the same scope.
+prompt_log_rules = Table(
+    "prompt_log_rules",
+    metadata,
+    Column("scope", Text, primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("retention_days", Integer, nullable=False),
+    Column("actor", Text, nullable=False, server_default=""),
+    Column("updated_us", BigInteger, nullable=False),
+)
+
+#: The request and answer bodies of a call whose scope has prompt logging on, as the
+#: caller sent and received them (capped at ``gateway.log_prompts_max_bytes`` each; the
+#: ``*_bytes`` columns hold the full sizes). Never any header. Deleted at ``expires_us``.
+prompt_log = Table(
+    "prompt_log",
+    metadata,
+    Column("event_id", Text, primary_key=True),
+    Column("ts_us", BigInteger, nullable=False),
+    _dim("department"),
+    _dim("project"),
+    _dim("agent"),
+    _dim("key_id"),
+    Column("scope", Text, nullable=False),
+    Column("stream", Boolean, nullable=False),
+    Column("request_body", LargeBinary, nullable=False),
+    Column("request_bytes", BigInteger, nullable=False),
+    Column("response_body", LargeBinary, nullable=False),
+    Column("response_bytes", BigInteger, nullable=False),
+    Column("expires_us", BigInteger, nullable=False),
+)
+Index("ix_prompt_log_expires", prompt_log.c.expires_us)

@@ -53,6 +53,10 @@ class _Job(Generic[T]):
     #: What to append to the journal if the store cannot take this write (fail_open);
     #: a job with neither `op` nor `many` only appends it.
     journal: Record | None = None
+    #: Called on the writer thread with the result, once committed (nowait writes).
+    then: Callable[[Any], None] | None = None
+    #: Committed ahead of the other writes of its batch (a call waits for it).
+    urgent: bool = False
 
 
 _STOP = object()
@@ -119,17 +123,21 @@ class LedgerWriter:
         self._put(_Job(op, None, None))
 
     async def submit_many(
-        self, many: WriteMany, item: Any, *, journal: Record | None = None
+        self, many: WriteMany, item: Any, *, journal: Record | None = None, urgent: bool = False
     ) -> Any:
         """Queue `item` to be written by ``many(conn, items)`` together with the other
         items queued for the same `many` in the same transaction (one executemany
         instead of a statement each); waits for the commit and returns its result.
 
         With a `journal` record and a journal (fail_open), a store that cannot be reached
-        makes the record appended (fsynced) instead, and the result is `Journaled`."""
+        makes the record appended (fsynced) instead, and the result is `Journaled`.
+
+        An `urgent` write (a reservation, which a call waits for before going upstream)
+        is committed in a transaction of its own ahead of the non-urgent writes queued
+        with it (settlements, which nobody waits for)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._put(_Job(None, future, loop, many, item, journal=journal))
+        self._put(_Job(None, future, loop, many, item, journal=journal, urgent=urgent))
         return await future
 
     def is_journaled(self, event_id: str) -> bool:
@@ -140,9 +148,12 @@ class LedgerWriter:
         """Append `record` (a journaled call's settlement) to the journal, not waiting."""
         self._put(_Job(None, None, None, journal=record))
 
-    def submit_many_nowait(self, many: WriteMany, item: Any) -> None:
-        """`submit_many` without waiting (errors are logged)."""
-        self._put(_Job(None, None, None, many, item))
+    def submit_many_nowait(
+        self, many: WriteMany, item: Any, *, then: Callable[[Any], None] | None = None
+    ) -> None:
+        """`submit_many` without waiting (errors are logged); `then` is called on the
+        writer thread with the item's result once its transaction has committed."""
+        self._put(_Job(None, None, None, many, item, then=then))
 
     def _put(self, job: _Job[Any]) -> None:
         with self._lock:
@@ -220,7 +231,7 @@ class LedgerWriter:
     def _write(self, batch: list[_Job[Any]]) -> None:
         """Journal what must be journaled, commit the rest."""
         if self.journal is None:
-            self._commit(batch)
+            self._commit_urgent_first(batch)
             return
         direct: list[_Job[Any]] = []
         rest: list[_Job[Any]] = []
@@ -233,7 +244,15 @@ class LedgerWriter:
         if direct:
             self._append(direct)
         if rest:
-            self._commit(rest)
+            self._commit_urgent_first(rest)
+
+    def _commit_urgent_first(self, batch: list[_Job[Any]]) -> None:
+        urgent = [job for job in batch if job.urgent]
+        if urgent and len(urgent) < len(batch):
+            self._commit(urgent)
+            self._commit([job for job in batch if not job.urgent])
+        else:
+            self._commit(batch)
 
     def _append(self, jobs: list[_Job[Any]]) -> None:
         assert self.journal is not None
@@ -312,6 +331,11 @@ class LedgerWriter:
         # One wake-up per event loop for the whole batch, not one per waiting write.
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
         for job, result in zip(batch, results, strict=True):
+            if job.then is not None:
+                try:
+                    job.then(result)
+                except Exception:
+                    log.exception("a post-commit callback failed")
             if job.future is not None and job.loop is not None:
                 by_loop.setdefault(job.loop, []).append((job.future, result))
         for loop, done in by_loop.items():

@@ -1,8 +1,10 @@
 """Prometheus metrics, on a registry owned by the application (never the global one).
 
 The hot path only increments counters and observes histograms (a dict look-up and a
-lock each). What lives in the store (budget fill, alert deliveries) or in other parts
-(writer queue, journal, lease) is read when Prometheus scrapes, by a collector.
+lock each): each labelled metric keeps its children by label values, so the client
+library's label checks run once per label set, not once per call. What lives in the
+store (budget fill, alert deliveries) or in other parts (writer queue, journal, lease)
+is read when Prometheus scrapes, by a collector.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from typing import Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -46,6 +49,23 @@ _LATENCY_BUCKETS = (
 )
 _ADDED_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 
+M = TypeVar("M", Counter, Histogram)
+
+
+class Labelled(Generic[M]):
+    """A labelled metric whose child for each label set is made once and then reused."""
+
+    def __init__(self, metric: M) -> None:
+        self.metric: M = metric
+        self._children: dict[tuple[str, ...], M] = {}
+
+    def labels(self, *values: str) -> M:
+        child = self._children.get(values)
+        if child is None:
+            child = self._children[values] = self.metric.labels(*values)
+        return child
+
+
 #: Gauges read at scrape time: name -> (help, function returning the value).
 Probe = tuple[str, Callable[[], float]]
 
@@ -56,48 +76,65 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.requests = Counter(
-            "llmledger_requests",
-            "Gateway calls by provider and HTTP status.",
-            ["provider", "status"],
-            registry=r,
+        self.requests = Labelled(
+            Counter(
+                "llmledger_requests",
+                "Gateway calls by provider and HTTP status.",
+                ["provider", "status"],
+                registry=r,
+            )
         )
-        self.latency = Histogram(
-            "llmledger_request_duration_seconds",
-            "Whole call as the caller saw it.",
-            ["provider"],
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
+        self.latency = Labelled(
+            Histogram(
+                "llmledger_request_duration_seconds",
+                "Whole call as the caller saw it.",
+                ["provider"],
+                buckets=_LATENCY_BUCKETS,
+                registry=r,
+            )
         )
-        self.added = Histogram(
-            "llmledger_added_latency_seconds",
-            "The gateway's own share: from the request's arrival until it is sent upstream "
-            "(authentication, attribution, the durable reservation).",
-            ["provider"],
-            buckets=_ADDED_BUCKETS,
-            registry=r,
+        self.added = Labelled(
+            Histogram(
+                "llmledger_added_latency_seconds",
+                "The gateway's own share: from the request's arrival until it is sent upstream "
+                "(authentication, attribution, the durable reservation).",
+                ["provider"],
+                buckets=_ADDED_BUCKETS,
+                registry=r,
+            )
         )
-        self.cost = Counter(
-            "llmledger_cost_usd",
-            "Settled cost (USD) by department, provider and model.",
-            ["department", "provider", "model"],
-            registry=r,
+        self.cost = Labelled(
+            Counter(
+                "llmledger_cost_usd",
+                "Settled cost (USD) by department, provider and model.",
+                ["department", "provider", "model"],
+                registry=r,
+            )
         )
-        self.usage = Counter(
-            "llmledger_usage",
-            "Settled usage by type (tokens, images, seconds...).",
-            ["department", "provider", "model", "usage_type"],
-            registry=r,
+        self.usage = Labelled(
+            Counter(
+                "llmledger_usage",
+                "Settled usage by type (tokens, images, seconds...).",
+                ["department", "provider", "model", "usage_type"],
+                registry=r,
+            )
         )
-        self.blocked = Counter(
-            "llmledger_blocked", "Calls refused by an enforced budget.", ["provider"], registry=r
+        self.blocked = Labelled(
+            Counter(
+                "llmledger_blocked",
+                "Calls refused by an enforced budget.",
+                ["provider"],
+                registry=r,
+            )
         )
-        self.store_refusals = Counter(
-            "llmledger_store_unavailable",
-            "Calls the gateway could not record in the store, by outcome "
-            "(refused: fail_closed 503; journaled: fail_open).",
-            ["outcome"],
-            registry=r,
+        self.store_refusals = Labelled(
+            Counter(
+                "llmledger_store_unavailable",
+                "Calls the gateway could not record in the store, by outcome "
+                "(refused: fail_closed 503; journaled: fail_open).",
+                ["outcome"],
+                registry=r,
+            )
         )
         self.in_flight = Gauge(
             "llmledger_reservations_in_flight",

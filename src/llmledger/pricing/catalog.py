@@ -93,6 +93,10 @@ class PriceCatalog:
         lines, unpriced, total, list_total = price_usage(sheet.at(at), usage, attributes)
         return make_quote(provider, model, sheet.entry.model_id, unpriced, lines, total, list_total)
 
+    def sheet(self, provider: str, model: str) -> PriceSheet | None:
+        """The compiled price sheet of a model as asked, or None when it has no entry."""
+        return self._sheet(provider, model)
+
     def knows(self, provider: str, model: str) -> bool:
         """Whether the model has an entry (it may still lack a price for some usage type)."""
         return self._sheet(provider, model) is not None

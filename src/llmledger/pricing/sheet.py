@@ -160,6 +160,11 @@ class PriceSheet:
     def at(self, at: datetime) -> Segment:
         return self._segments[bisect_right(self._starts, at) - 1]
 
+    def timeline(self) -> tuple[tuple[datetime, Segment], ...]:
+        """``(start, segment)`` in time order: each segment is in force from its start
+        until the next one's."""
+        return tuple(zip(self._starts, self._segments, strict=True))
+
     def for_attributes(self, attributes: Mapping[str, str]) -> PriceSheet:
         """The sheet for the variant the attributes select (batch, service tier), if any."""
         selection = tuple(

@@ -15,14 +15,18 @@ from pathlib import Path
 
 import orjson
 
-from llmledger.ledger.event import EventFlag, EventSource, UsageEvent
-from llmledger.ledger.recording import record_events
+from llmledger.ledger.event import UNATTRIBUTED, EventFlag, EventSource, EventStatus, UsageEvent
+from llmledger.ledger.recording import BulkRow, record_rows
 from llmledger.ledger.store import Store
 from llmledger.metering import line_costs
 from llmledger.pricing import PriceCatalog
-from llmledger.reports.records import RecordError, UsageRecord, csv_row_to_raw, parse_record
+from llmledger.pricing.batch import BatchPricer
+from llmledger.reports.records import RecordError, RecordReader, UsageRecord, csv_row_to_raw
 
 MAX_LINE_BYTES = 1_000_000
+_UNPRICED = int(EventFlag.UNPRICED)
+_COST_MISMATCH = int(EventFlag.COST_MISMATCH)
+_SETTLED = EventStatus.SETTLED.value
 
 
 @dataclass(slots=True)
@@ -131,15 +135,24 @@ def import_rows(
     progress: Callable[[int], None] | None = None,
     now: datetime | None = None,
 ) -> ImportReport:
+    """Validate, price and write records; each batch of `batch_size` is one transaction.
+
+    Records go straight to the store's row form (`record_rows`): validated by a
+    `RecordReader`, priced by a `BatchPricer` (the catalog's exact quote, compiled once
+    per model, price period and set of usage types), events and usage lines inserted
+    with ``executemany`` or ``COPY``, rollups summed per batch.
+    """
     report = ImportReport()
-    clock = now or datetime.now(UTC)
-    batch: list[UsageEvent] = []
+    reader = RecordReader(now or datetime.now(UTC))
+    pricer = BatchPricer(catalog)
+    origin = source.value
+    batch: list[BulkRow] = []
 
     def flush() -> None:
         if not batch:
             return
         with store.write() as conn:
-            inserted = record_events(conn, batch, store.zone)
+            inserted = record_rows(conn, batch, store.zone)
         report.imported += len(inserted)
         report.duplicates += len(batch) - len(inserted)
         if progress:
@@ -152,21 +165,60 @@ def import_rows(
             report.errors.append((number, raw))
             continue
         try:
-            record = parse_record(raw, clock)
+            record = reader.read(raw)
         except RecordError as exc:
             report.errors.append((number, str(exc)))
             continue
-        event = to_event(record, catalog, source)
-        if event.flags & EventFlag.UNPRICED:
-            message = f"no price for {record.provider}/{record.model}: recorded as unpriced"
+        priced = pricer.price(record.provider, record.model, record.ts_us, record.usage)
+        flags = 0
+        if priced.unpriced:
             if not allow_unpriced:
                 report.errors.append((number, f"no price for {record.provider}/{record.model}"))
                 continue
+            flags = _UNPRICED
             report.unpriced += 1
-            report.warnings.append((number, message))
-        if event.flags & EventFlag.COST_MISMATCH:
+            report.warnings.append(
+                (number, f"no price for {record.provider}/{record.model}: recorded as unpriced")
+            )
+        event_id = record.id
+        cost = list_cost = 0
+        lines = []
+        for (usage_type, quantity), (line_cost, line_list_cost) in zip(
+            record.usage, priced.costs, strict=True
+        ):
+            cost += line_cost
+            list_cost += line_list_cost
+            lines.append((event_id, usage_type.value, quantity, line_cost, line_list_cost))
+        reported = record.reported_cost_nanos
+        if reported is not None and reported != cost:
+            flags |= _COST_MISMATCH
             report.warnings.append((number, "reported cost_usd differs from the ledger's price"))
-        batch.append(event)
+        values = (
+            event_id,
+            record.ts_us,
+            record.department or UNATTRIBUTED,
+            record.project,
+            record.agent,
+            "",
+            record.provider,
+            record.model,
+            _SETTLED,
+            flags,
+            cost,
+            list_cost,
+            None,
+            None,
+            record.end_user,
+            record.model,
+            record.operation,
+            origin,
+            None,
+            0,
+            reported,
+            None,
+            None,
+        )
+        batch.append((values, tuple(lines)))
         if len(batch) >= batch_size:
             flush()
     flush()

@@ -24,6 +24,7 @@ from llmledger.routing.guard import missing
 from llmledger.routing.request import read_needs, read_text
 from llmledger.routing.rules import RoutingRule, RoutingSettings, effective_mode, parse_hours
 from llmledger.routing.scorer import Score, score
+from llmledger.routing.translate import refusal as untranslatable
 
 #: Operations whose request is a conversation a smaller model can answer.
 ROUTABLE = frozenset(
@@ -52,6 +53,12 @@ class RouteDecision:
     why: tuple[str, ...]
     """Why the rule applied, or (skipped) why it did not."""
     body: dict[str, object] | None = None
+    from_provider: str = ""
+    """The provider of `from_model` (the caller's API family)."""
+
+    @property
+    def cross_provider(self) -> bool:
+        return bool(self.from_provider) and self.to_provider != self.from_provider
 
     @property
     def routes(self) -> bool:
@@ -65,6 +72,8 @@ class RouteDecision:
             "from": self.from_model,
             "to": self.to_model,
         }
+        if self.cross_provider:
+            out["from_provider"], out["to_provider"] = self.from_provider, self.to_provider
         if self.score is not None:
             out["score"] = self.score.value
             out["tier"] = self.score.tier
@@ -164,18 +173,18 @@ class Router:
             refusal = None
             if _excluded(rule, who):
                 refusal = f"agent {who.agent!r} is excluded"
-            elif to_provider != provider:
-                refusal = (
-                    "cross-provider routing is not allowed by the rule"
-                    if not rule.allow_cross_provider
-                    else "cross-provider translation is not available"
-                )
+            elif to_provider != provider and not rule.cross_provider(
+                self.settings.allow_cross_provider
+            ):
+                refusal = "cross-provider routing is not allowed by the rule"
             elif caps is None:
                 refusal = f"capabilities of {target!r} are unknown"
             elif not allows_model(target):
                 refusal = f"this key may not use {target!r}"
             else:
                 refusal = missing(needs, caps, target)
+                if refusal is None and to_provider != provider:
+                    refusal = untranslatable(provider, to_provider, info.operation, parsed)
             if refusal is not None:
                 skipped = skipped or self._skip(rule, info, rated, refusal)
                 continue
@@ -189,6 +198,7 @@ class Router:
                 rated,
                 tuple(why[1:]) or ("the rule has no conditions",),
                 parsed,
+                provider,
             )
         return skipped
 

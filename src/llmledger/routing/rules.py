@@ -94,9 +94,21 @@ class RoutingRule(_Section):
     exclude_agents: list[str] = Field(
         default_factory=list, description="Agents (names or D/P/A paths) never routed by it."
     )
-    allow_cross_provider: bool = Field(
-        False, description="Allow a to_model of another provider (message formats translated)."
+    allow_cross_provider: bool | None = Field(
+        None,
+        description="Allow a to_model of another provider (message formats translated); "
+        "unset: as [routing] allow_cross_provider.",
     )
+
+    @field_validator("to_provider")
+    @classmethod
+    def _provider(cls, value: str | None) -> str | None:
+        # The Gemini API's provider id is "google"; its gateway prefix says "gemini".
+        return "google" if value == "gemini" else value
+
+    def cross_provider(self, default: bool) -> bool:
+        """Whether the rule may send calls to another provider's model."""
+        return default if self.allow_cross_provider is None else self.allow_cross_provider
 
     @field_validator("scope")
     @classmethod
@@ -118,6 +130,11 @@ class RoutingSettings(_Section):
     )
     task_tag_header: str = Field(
         "x-task", description="Request header carrying the caller's task tag."
+    )
+    allow_cross_provider: bool = Field(
+        False,
+        description="Let rules send calls to another provider's model, the message "
+        "formats translated (a rule's own allow_cross_provider wins).",
     )
     rules: list[RoutingRule] = Field(
         default_factory=list, description="Routing rules, tried most specific scope first."

@@ -25,9 +25,9 @@ class KeyRequest(BaseModel):
     allow_attribution_headers: bool = False
     expires_in_days: int | None = Field(None, ge=1, le=36500)
     rpm_limit: int | None = Field(None, ge=1, le=keys.MAX_RATE_LIMIT)
-    """Requests per minute (per gateway replica)."""
+    """Requests per minute (every replica together when Redis is configured)."""
     tpm_limit: int | None = Field(None, ge=1, le=keys.MAX_RATE_LIMIT)
-    """Tokens per minute (per gateway replica)."""
+    """Tokens per minute (every replica together when Redis is configured)."""
 
 
 @router.post("", status_code=201)
@@ -93,5 +93,5 @@ async def revoke(key_id: str, runtime: RuntimeDep, actor: AdminDep) -> dict[str,
 
     if not await run_in_threadpool(write):
         raise HTTPException(404, f"no active key {key_id!r}")
-    runtime.keys.forget()
+    await runtime.keys.revoked(key_id)
     return {"id": key_id, "revoked": True}

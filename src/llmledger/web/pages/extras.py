@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from starlette.responses import Response
 
+from llmledger.gateway.prompts import settings_rules
 from llmledger.settings import Settings
 from llmledger.web.api import savings
 from llmledger.web.api.deps import RuntimeDep
@@ -132,7 +133,14 @@ def settings_view(settings: Settings) -> list[tuple[str, list[tuple[str, Any]]]]
             [
                 ("Sandbox upstream", gw.sandbox),
                 ("Allow unpriced models", gw.allow_unpriced),
-                ("Store prompts", gw.log_prompts),
+                (
+                    "Store prompts",
+                    ", ".join(
+                        f"{r.scope} ({r.retention_days} days)" if r.enabled else f"{r.scope} off"
+                        for r in settings_rules(gw).values()
+                    )
+                    or "off (rules set through the API or CLI: llmledger prompts list)",
+                ),
             ],
         ),
         ("Providers", providers),
