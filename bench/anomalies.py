@@ -439,12 +439,13 @@ def report(
     for hours_long in sorted({(i.end_q - i.start_q) // Q_PER_H for i in spikes}):
         group = [i for i in spikes if (i.end_q - i.start_q) // Q_PER_H == hours_long]
         found = [i for i in group if i.detected_at is not None]
+        from_start = sum(i.detected_at is not None and i.detected_at <= 1 for i in found)
+        from_line = sum(
+            i.detected_after_line is not None and i.detected_after_line <= 1 for i in found
+        )
         print(
-            f"  {hours_long:>3} h: {len(found)}/{len(group)} found, "
-            f"{sum(i.detected_at is not None and i.detected_at <= 1 for i in found)} within 1 h "
-            f"of the start, "
-            f"{sum(i.detected_after_line is not None and i.detected_after_line <= 1 for i in found)}"
-            f" of the line"
+            f"  {hours_long:>3} h: {len(found)}/{len(group)} found, {from_start} within 1 h "
+            f"of the start, {from_line} of the line"
         )
     false = [d for d in detections if not d.matched]
     per_100 = 100 * len(false) / months
@@ -460,19 +461,22 @@ def report(
     for i in missed[:20]:
         print(
             f"  missed {i.kind} {i.agent.scope} at h{i.start_q / 4:.2f} "
-            f"for {(i.end_q - i.start_q) / 4:.2f}h, {i.size}, impact {i.impact / max(i.daily, 1):.2f}d"
+            f"for {(i.end_q - i.start_q) / 4:.2f}h, {i.size}, "
+            f"impact {i.impact / max(i.daily, 1):.2f}d"
         )
     slow = [
         i
         for i in injected
         if i.kind in HOURLY_KINDS
+        and i.big
         and i.detected_after_line is not None
         and i.detected_after_line > 1
     ]
     for i in slow[:20]:
         print(
             f"  late {i.kind} {i.agent.scope} at h{i.start_q / 4:.2f} "
-            f"for {(i.end_q - i.start_q) / 4:.2f}h, {i.size}, impact {i.impact / max(i.daily, 1):.2f}d: "
+            f"for {(i.end_q - i.start_q) / 4:.2f}h, {i.size}, "
+            f"impact {i.impact / max(i.daily, 1):.2f}d: "
             f"{i.detected_at:.2f} h after the start, {i.detected_after_line:.2f} h after the line"
         )
     print("goals:")

@@ -3,11 +3,16 @@
 For a window of ``width`` hours ending at hour t, the baseline looks at the same window
 (same weekday, same hours of the day) in each of the previous ``weeks`` weeks. Each of
 those past windows is scaled by the growth since then: the ratio of the scope's level
-now to its level then, where a level is the mean of fourteen daily totals less the two
-largest (robust to a past spike, blind to the weekday mix). The expectation is the
-median of the scaled past windows; the spread is their median absolute deviation
-(scaled to a standard deviation), floored so that a flat history or a handful of calls
-cannot make any bump look huge.
+now to its level then, where a level is a trimmed mean of fourteen daily totals (robust
+to a past anomaly of a few days, blind to the weekday mix). The expectation is the
+median of the scaled past windows.
+
+The spread is the scope's own noise: how far this same baseline was off for the same
+window at the same hour on each of the 28 days before (the robust spread of those
+errors), never below the Poisson noise of the scope's calls. A quiet hour that usually
+sees none must not make three calls look huge, and a scope whose days swing by 10%
+must not page for a 15% rise. A scope too young for a month of errors uses the spread
+of the past weeks' windows, floored at a share of the expectation.
 
 Amounts stay integers (nano-USD or counts): a scaled sample is ``w * level_now //
 level_then``; only the spread, used for scores, is a float.

@@ -15,11 +15,11 @@ class Thresholds:
     """The bars a deviation must clear; `for_sensitivity` gives the named sets."""
 
     z: float
-    """Robust z-score (excess over the MAD-based spread) of a spend window."""
+    """Robust z-score of a window: its excess over the scope's measured noise."""
     ratio_hour: float
     """An hour must be at least (1 + ratio_hour) times its expectation."""
     ratio_mid: float
-    """A 6-hour window must be at least (1 + ratio_mid) times its expectation."""
+    """A 6- or 12-hour window must be at least (1 + ratio_mid) times its expectation."""
     ratio_day: float
     """A 24-hour window must be at least (1 + ratio_day) times its expectation."""
     min_share: float
@@ -39,11 +39,11 @@ def for_sensitivity(name: str) -> Thresholds | None:
     if name == "off":
         return None
     if name == "low":
-        return Thresholds(8.0, 2.0, 1.2, 0.8, 0.25, 8.0, 5.0, 0.25, 1.0)
+        return Thresholds(8.0, 2.0, 1.0, 0.8, 0.25, 5.0, 3.0, 0.25, 1.0)
     if name == "medium":
-        return Thresholds(5.0, 0.5, 0.3, 0.2, 0.12, 2.5, 1.6, 0.15, 0.6)
+        return Thresholds(6.0, 0.5, 0.4, 0.4, 0.12, 2.5, 1.6, 0.15, 0.6)
     if name == "high":
-        return Thresholds(4.5, 0.6, 0.4, 0.3, 0.06, 3.0, 2.0, 0.10, 0.4)
+        return Thresholds(4.5, 0.4, 0.3, 0.25, 0.06, 2.0, 1.4, 0.10, 0.4)
     raise ValueError(f"unknown sensitivity {name!r} (known: {', '.join(SENSITIVITIES)})")
 
 

@@ -20,10 +20,11 @@ from sqlalchemy import Connection
 
 from llmledger.analytics.periods import DateRange
 from llmledger.anomalies import records
+from llmledger.anomalies.baseline import NOISE_DAYS
 from llmledger.anomalies.engine import Policy, evaluate
 from llmledger.anomalies.flags import Flag
 from llmledger.anomalies.records import Anomaly
-from llmledger.anomalies.series import HOUR_US, WEEK_H, load_frame
+from llmledger.anomalies.series import DAY_H, HOUR_US, WEEK_H, load_frame
 from llmledger.ledger.event import to_us
 from llmledger.ledger.store import Store
 from llmledger.money import cents, usd_to_nanos
@@ -79,7 +80,9 @@ class AnomalyRunner:
             first = min(self._next_hour_us, current)
         else:
             first = current - FIRST_LOOKBACK_H * HOUR_US
-        history = (self.policy.weeks + 2) * WEEK_H * HOUR_US
+        # the baseline's weeks, the fortnight of its levels, the month of its own past
+        # errors (the noise) and the longest window
+        history = ((self.policy.weeks + 2) * WEEK_H + (NOISE_DAYS + 2) * DAY_H) * HOUR_US
         with self.store.read() as conn:
             frame = load_frame(conn, first - history, current + HOUR_US)
             muted = records.muted_checker(records.active_mutes(conn, now_us))

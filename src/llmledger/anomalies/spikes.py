@@ -1,9 +1,9 @@
 """Spend spikes: a scope's spend over the last hours far above its seasonal baseline
 (weekday x hour of day, scaled by growth; see `baseline`).
 
-Windows of 1, 2, 3, 6, 12, 24 and 48 hours ending now are examined, the hour in
+Windows of 1, 2, 3, 6, 12 and 24 hours ending now are examined, the hour in
 progress read as far as it has gone: a burst shows in the short windows within the
-hour, a rise of a third spread over a day or two in the long ones. A window is flagged
+hour, a rise of a half spread over a day in the long ones. A window is flagged
 when all three hold: its excess is `z` times the scope's own noise for such a window (a
 robust z-score); it is a clear multiple of its expectation (``ratio_hour`` up to 3
 hours, ``ratio_mid`` up to 12, ``ratio_day`` beyond); and the excess is worth a record
@@ -18,7 +18,7 @@ from llmledger.anomalies.series import DAY_H, ScopeSeries
 
 #: The windows (hours) examined while an hour is in progress, and at each check.
 HOURLY_WINDOWS = (1, 2, 3)
-WINDOWS = (1, 2, 3, 6, 12, 24, 48)
+WINDOWS = (1, 2, 3, 6, 12, 24)
 #: Relative spread assumed, before a scope has a month of its own errors, by width.
 HOUR_FLOOR = 0.2
 MID_FLOOR = 0.12
