@@ -7,11 +7,13 @@ Fills a store (SQLite, or a fresh PostgreSQL database) with synthetic events str
 SQL (a year of 8 departments x 3 projects x 4 agents x 4 providers, two usage lines per
 event), rebuilds the rollups with the real rebuild (`llmledger db rebuild-rollups`),
 serves the real app on loopback and times every admin API view the dashboard reads, at
-each size. Prints how long generation and the rebuild took, p50/p95 per view and size,
-each view's p95 against ``/healthz`` timed in the same run (the floor of one request
-through the same server and client), and the ratio of the largest size's p95 to the
-smallest's: the views read rollups (and the event log by keyset), so that ratio should
-stay near 1. The load average is printed too: timings on a busy machine are noisy.
+each size, in rounds over all the views. After each size it prints how long generation
+and the rebuild took, p50/p95 per view, each view's p95 against ``/healthz`` timed in
+the same rounds (one request through the same server and client, doing nothing), the
+median CPU time per request, and the ratio of the largest size's p95 to the smallest's:
+the views read rollups (and the event log by keyset), so that ratio should stay near 1.
+The load average is printed too: wall-clock timings on a busy machine are noisy, the
+CPU time much less so.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -162,19 +165,36 @@ def get(url: str) -> bytes:
         return body
 
 
-def measure(base: str, paths: dict[str, str], n: int) -> dict[str, tuple[float, float]]:
-    out = {}
-    for name, path in paths.items():
+@dataclass(frozen=True, slots=True)
+class Timing:
+    p50: float
+    p95: float
+    cpu_p50: float  # CPU of this process (server and client) per request
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, int(len(ordered) * 0.95) - 1)]
+
+
+def measure(base: str, paths: dict[str, str], n: int) -> dict[str, Timing]:
+    """`n` timed rounds over every view in turn, so a burst of load from elsewhere on
+    the machine falls on all the views alike rather than on one."""
+    for path in paths.values():
         for _ in range(3):
             get(base + path)
-        times = []
-        for _ in range(n):
-            started = time.perf_counter()
+    wall: dict[str, list[float]] = {name: [] for name in paths}
+    cpu: dict[str, list[float]] = {name: [] for name in paths}
+    for _ in range(n):
+        for name, path in paths.items():
+            started, cpu_started = time.perf_counter(), time.process_time()
             get(base + path)
-            times.append((time.perf_counter() - started) * 1000)
-        times.sort()
-        out[name] = (statistics.median(times), times[max(0, int(len(times) * 0.95) - 1)])
-    return out
+            wall[name].append((time.perf_counter() - started) * 1000)
+            cpu[name].append((time.process_time() - cpu_started) * 1000)
+    return {
+        name: Timing(statistics.median(wall[name]), _p95(wall[name]), statistics.median(cpu[name]))
+        for name in paths
+    }
 
 
 def deep_cursor(store: Store) -> str:
@@ -203,6 +223,44 @@ def load() -> str:
     return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def report(
+    backend: str,
+    requests: int,
+    results: dict[int, dict[str, Timing]],
+    spent: dict[int, tuple[float, float]],
+    loads: dict[int, str],
+) -> None:
+    """The table of every size measured so far (printed after each size, so a failure
+    later on keeps what was measured)."""
+    sizes = sorted(results)
+    print(f"\nbackend: {backend}; {requests} timed requests per view")
+    for size in sizes:
+        inserted, rebuilt = spent[size]
+        print(
+            f"{size:,} events: generated in {inserted:.0f} s + rollups rebuilt in "
+            f"{rebuilt:.0f} s (growing from the previous size); load average after "
+            f"timing {loads[size]}"
+        )
+    ref = "healthz (reference)"
+    head = "".join(
+        f"{f'{s / 1e6:g}M p50':>10}{f'{s / 1e6:g}M p95':>10}{'x ref':>7}{'cpu':>7}" for s in sizes
+    )
+    print(f"{'view (ms; x ref: p95 / healthz p95)':<36}{head}{'p95 ratio':>11}")
+    for name in results[sizes[0]]:
+        cells = "".join(
+            f"{results[s][name].p50:>10.1f}{results[s][name].p95:>10.1f}"
+            f"{results[s][name].p95 / results[s][ref].p95:>7.1f}{results[s][name].cpu_p50:>7.1f}"
+            for s in sizes
+        )
+        ratio = results[sizes[-1]][name].p95 / results[sizes[0]][name].p95
+        print(f"{name:<36}{cells}{ratio:>11.2f}")
+    print(
+        "cpu: median CPU time of this process (server and client) per request; "
+        f"p95 ratio: {sizes[-1]:,} events against {sizes[0]:,}",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000000,10000000", help="event counts, ascending")
@@ -211,7 +269,7 @@ def main() -> None:
     parser.add_argument("--postgres", help="admin URL of a PostgreSQL server (postgresql)")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
-    results: dict[int, dict[str, tuple[float, float]]] = {}
+    results: dict[int, dict[str, Timing]] = {}
     spent: dict[int, tuple[float, float]] = {}
     loads: dict[int, str] = {}
     with store_url(args.backend, args.postgres) as url:
@@ -232,26 +290,8 @@ def main() -> None:
             with serve(settings) as live:
                 results[size] = measure(live.url, views(cursor), args.requests)
             loads[size] = load()
+            report(args.backend, args.requests, results, spent, loads)
         store.close()
-    print(f"backend: {args.backend}; {args.requests} timed requests per view")
-    for size in sizes:
-        inserted, rebuilt = spent[size]
-        print(
-            f"{size:,} events: generated in {inserted:.0f} s + rollups rebuilt in "
-            f"{rebuilt:.0f} s (growing from the previous size); load average after "
-            f"timing {loads[size]}"
-        )
-    head = "".join(f"{f'{s:,} p50':>14}{f'{s:,} p95':>14}{'x healthz':>10}" for s in sizes)
-    print(f"{'view (ms)':<30}{head}{'p95 ratio':>11}")
-    names = list(results[sizes[0]])
-    for name in names:
-        cells = "".join(
-            f"{results[s][name][0]:>14.1f}{results[s][name][1]:>14.1f}"
-            f"{results[s][name][1] / results[s]['healthz (reference)'][1]:>10.1f}"
-            for s in sizes
-        )
-        ratio = results[sizes[-1]][name][1] / results[sizes[0]][name][1]
-        print(f"{name:<30}{cells}{ratio:>11.2f}")
 
 
 if __name__ == "__main__":

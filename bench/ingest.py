@@ -2,7 +2,7 @@
 
     python bench/ingest.py [--events 1000000] [--big 10000000] [--postgres URL]
                            [--batch-size 10000] [--days 365] [--order shuffled|time]
-                           [--keep DIR]
+                           [--grow copies|import] [--keep DIR] [--no-references]
 
 Writes a JSONL file of realistic usage records (6 departments, 7 agents each, 5 models,
 three token types per call, timestamps over the last ``--days`` days, in file order
@@ -14,13 +14,16 @@ PostgreSQL database, and prints events/s by wall clock and by this process's CPU
 
 Two references from the same run show the floor under the importer: the same rows
 written again by `record_rows` into a fresh store (dedupe, inserts and rollups, no
-reading, validation or pricing), and by plain ``executemany`` of the event and usage
-rows alone (no rollups, no dedupe): what the database itself costs per event.
+reading, validation or pricing), and the event and usage rows alone by ``executemany``
+(``COPY`` on PostgreSQL; no rollups, no dedupe): what the database itself costs per
+event. Both get the importer's SQLite page cache.
 
-Then `report summary` (which reads rollups) is timed at ``--events`` and, after growing
-the SQLite store with the importer to ``--big`` events (the next chunk of records is
-written by a second process while one is imported), at ``--big``; their ratio should
-stay near 1.
+Then `report summary` (which reads rollups) is timed at ``--events`` and at ``--big``
+events; their ratio should stay near 1. The store reaches ``--big`` either by copies of
+the imported events in SQL (``--grow copies``, the default and fast: new ids, times a few
+microseconds later, every rollup sum multiplied by the number of copies, which equals
+their recomputation) or by importing further generated files (``--grow import``; the
+next file is written by a second process while one is imported).
 """
 
 from __future__ import annotations
@@ -45,10 +48,12 @@ import orjson
 import psycopg
 
 from llmledger.analytics.summary import summary
+from llmledger.ledger import rollups
 from llmledger.ledger.recording import BULK_COLUMNS, BulkRow, record_rows
+from llmledger.ledger.rollups import CALL_FIELDS, USAGE_FIELDS
 from llmledger.ledger.store import Store
 from llmledger.pricing import PriceCatalog
-from llmledger.reports.importer import import_file
+from llmledger.reports.importer import BULK_CACHE_KIB, import_file
 
 ZONE = ZoneInfo("America/New_York")
 END = datetime(2026, 12, 1, tzinfo=UTC)
@@ -146,16 +151,25 @@ def stored_rows(store: Store) -> list[BulkRow]:
 def references(url: str, rows: list[BulkRow], batch_size: int) -> None:
     """The floors under the importer, each into a fresh store at `url`."""
     with fresh_store(url) as store:
+        bulk_cache(store)
         clock = Clock()
         for start in range(0, len(rows), batch_size):
             with store.write() as conn:
                 record_rows(conn, rows[start : start + batch_size], store.zone)
         print(f"  reference, record_rows (no parsing, no pricing): {clock.rates(len(rows))[2]}")
     with fresh_store(url) as store:
+        bulk_cache(store)
         clock = Clock()
         raw_inserts(store, rows, batch_size)
         floor = clock.rates(len(rows))[2]
         print(f"  reference, the rows alone (executemany / COPY; floor): {floor}")
+
+
+def bulk_cache(store: Store) -> None:
+    """The page cache the importer gives SQLite's writer, for the references too."""
+    if store.dialect == "sqlite":
+        with store.write() as conn:
+            conn.exec_driver_sql(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
 
 
 def raw_inserts(store: Store, rows: Sequence[BulkRow], batch_size: int) -> None:
@@ -253,6 +267,43 @@ def grow(
     print(f"grew the SQLite store to {have:,} events in {wall:.0f} s ({load()})")
 
 
+def grow_by_copies(store: Store, have: int, want: int) -> None:
+    """Grow to `want` events fast: copies of the `have` imported events, in SQL, each
+    copy with new ids and a time a few microseconds later (the same hour and local day);
+    every rollup sum is then multiplied by the number of copies, which is exactly what
+    recomputing them from the events gives (`llmledger db rebuild-rollups` would agree).
+    The rollup tables keep their number of rows: what the summary reads does not grow
+    with the events here, as it does not in the data above once every day of the year
+    holds calls."""
+    if want % have:
+        raise SystemExit("--big must be a multiple of --events")
+    clock = Clock()
+    columns = ", ".join(BULK_COLUMNS)
+    rest = ", ".join(BULK_COLUMNS[2:])
+    usage_rest = ", ".join(USAGE_COLUMNS[1:])
+    for k in range(1, want // have):
+        with store.write() as conn:
+            conn.exec_driver_sql(
+                f"INSERT INTO events ({columns}) SELECT id || '-{k}', ts_us + {k}, {rest} "
+                "FROM events WHERE id NOT LIKE '%-%'"
+            )
+            conn.exec_driver_sql(
+                f"INSERT INTO event_usage ({', '.join(USAGE_COLUMNS)}) "
+                f"SELECT event_id || '-{k}', {usage_rest} FROM event_usage "
+                "WHERE event_id NOT LIKE '%-%'"
+            )
+        print(f"  {have * (k + 1):,} events ({time.perf_counter() - clock.wall:.0f} s)")
+        sys.stdout.flush()
+    factor = want // have
+    with store.write() as conn:
+        for table in rollups.ROLLUP_TABLES:
+            sums = [c.name for c in table.columns if c.name in CALL_FIELDS + USAGE_FIELDS]
+            updates = ", ".join(f"{n} = {n} * {factor}" for n in sums)
+            conn.exec_driver_sql(f"UPDATE {table.name} SET {updates}")
+    wall = time.perf_counter() - clock.wall
+    print(f"grew the SQLite store to {want:,} events by copies in {wall:.0f} s ({load()})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -263,6 +314,12 @@ def main() -> None:
     parser.add_argument("--order", choices=("shuffled", "time"), default="shuffled")
     parser.add_argument("--keep", default="", help="keep the SQLite store in this folder")
     parser.add_argument("--no-references", action="store_true")
+    parser.add_argument(
+        "--grow",
+        choices=("copies", "import"),
+        default="copies",
+        help="reach --big by SQL copies of the imported events (fast) or by importing",
+    )
     args = parser.parse_args()
     print(
         f"{args.events:,} records over {args.days} days in {args.order} order, "
@@ -296,7 +353,10 @@ def main() -> None:
             if rows:
                 references(args.postgres, rows, args.batch_size)
         if args.big > args.events:
-            grow(store, folder, args.events, args.big, args.events, args)
+            if args.grow == "import":
+                grow(store, folder, args.events, args.big, args.events, args)
+            else:
+                grow_by_copies(store, args.events, args.big)
             big = summary_ms(store, END.date())
             print(
                 f"report summary at {args.big:,} events: {big:.1f} ms "

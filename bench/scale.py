@@ -43,12 +43,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -68,6 +69,7 @@ from llmledger.usage import Usage, UsageType  # noqa: E402
 ADMIN = "scale-bench-admin"
 BODY = '{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 64}'
 UTC_ZONE = ZoneInfo("UTC")
+T = TypeVar("T")
 
 
 # --- processes --------------------------------------------------------------------------
@@ -217,6 +219,21 @@ def wrk_many(urls: list[str], script: Path, connections: int, duration: float) -
     )
 
 
+def commit_latency(url: str, n: int = 300) -> tuple[float, float]:
+    """p50/p99 ms of one durable commit of a one-row insert: the floor of a reservation,
+    which must be committed before its call goes upstream."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_commit (id bigserial, v int)")
+        times = []
+        for i in range(n):
+            t0 = time.perf_counter()
+            conn.execute("INSERT INTO bench_commit (v) VALUES (%s)", (i,))
+            times.append((time.perf_counter() - t0) * 1e3)
+        conn.execute("DROP TABLE bench_commit")
+    times.sort()
+    return statistics.median(times), times[int(n * 0.99) - 1]
+
+
 def settled_events(url: str) -> int:
     with psycopg.connect(url) as conn:
         row = conn.execute("SELECT count(*) FROM events WHERE status = 'settled'").fetchone()
@@ -276,6 +293,7 @@ def bench_gateway(args: argparse.Namespace, work: Path) -> None:
             direct = [upstream + "/v1/chat/completions"] * n
             ref = wrk_many(direct, script, args.connections, args.duration)
             light_ref = wrk_many(direct, script, n, args.duration / 2)
+            commit = commit_latency(url)
             with ExitStack() as replicas:
                 bases = []
                 for i in range(n):
@@ -302,7 +320,9 @@ def bench_gateway(args: argparse.Namespace, work: Path) -> None:
                     raise RuntimeError(f"{load.requests} calls served, {landed} events stored")
                 light = wrk_many(urls, script, n, args.duration / 2)
                 own = bucket_p99(buckets0, buckets1)
-                rows.append((n, ref, load, in_window / args.duration, own, light_ref, light))
+                rows.append(
+                    (n, ref, load, in_window / args.duration, own, commit, light_ref, light)
+                )
     drop_db(args.pg, name)
     print(
         f"\n## Gateway replicas on PostgreSQL ({args.connections} connections, "
@@ -323,13 +343,16 @@ def bench_gateway(args: argparse.Namespace, work: Path) -> None:
     print(
         "\nNot saturated: one connection per replica (each call waits for the last).\n\n"
         "| replicas | p50 / p99 ms (gateway) | p50 / p99 ms (upstream direct, same run) | "
-        "p50 / p99 added ms |\n|---|---|---|---|"
+        "p50 / p99 added ms | one PostgreSQL commit p50 / p99 ms (same run) | "
+        "added p50 / commit p50 |\n|---|---|---|---|---|---|"
     )
-    for n, *_, light_ref, light in rows:
+    for n, *_, commit, light_ref, light in rows:
+        added = light.p50_ms - light_ref.p50_ms
         print(
             f"| {n} | {light.p50_ms:.2f} / {light.p99_ms:.2f} | "
             f"{light_ref.p50_ms:.2f} / {light_ref.p99_ms:.2f} | "
-            f"{light.p50_ms - light_ref.p50_ms:.2f} / {light.p99_ms - light_ref.p99_ms:.2f} |"
+            f"{added:.2f} / {light.p99_ms - light_ref.p99_ms:.2f} | "
+            f"{commit[0]:.2f} / {commit[1]:.2f} | {added / commit[0]:.1f} |"
         )
     print(
         "\n(upstream direct: same connections, calls/s "
@@ -381,10 +404,11 @@ def fill(url: str, count: int, months: int, now: datetime) -> float:
         conn.execute("SET maintenance_work_mem = '512MB'")
         conn.execute("SET work_mem = '256MB'")
         # Indexes are built once after the load (as the migration does), not row by row.
-        conn.execute("ALTER TABLE events DROP CONSTRAINT events_pkey")
-        conn.execute("ALTER TABLE event_usage DROP CONSTRAINT event_usage_pkey")
+        # Every step can be rerun: a fill cut off (PostgreSQL restarted) resumes.
+        conn.execute("ALTER TABLE events DROP CONSTRAINT IF EXISTS events_pkey")
+        conn.execute("ALTER TABLE event_usage DROP CONSTRAINT IF EXISTS event_usage_pkey")
         for name, _ in INDEXES:
-            conn.execute(f"DROP INDEX {name}")
+            conn.execute(f"DROP INDEX IF EXISTS {name}")
         for i in range(months):
             month = add_months(first, i)
             lo, hi = month_start_us(month), month_start_us(add_months(month, 1))
@@ -394,6 +418,9 @@ def fill(url: str, count: int, months: int, now: datetime) -> float:
                 conn.execute(
                     f"CREATE TABLE {name} PARTITION OF events FOR VALUES FROM ({lo}) TO ({hi})"
                 )
+            filled = conn.execute(f"SELECT EXISTS (SELECT 1 FROM {name})").fetchone()
+            if filled and filled[0]:
+                continue
             top = min(hi, int(now.timestamp() * 1e6))
             step = max(1, (top - lo) // per_month)
             base = i * per_month
@@ -432,10 +459,33 @@ def fill(url: str, count: int, months: int, now: datetime) -> float:
             conn.execute(f"CREATE INDEX {name} ON events ({columns})")
         for table in ("rollup_calls_monthly", "rollup_usage_monthly"):
             if _exists(conn, table):
+                conn.execute(f"DELETE FROM {table}")
                 day_table = table.replace("monthly", "daily")
                 _monthly(conn, table, day_table)
         conn.execute("ANALYZE")
     return time.perf_counter() - started
+
+
+def resumed(step: str, server: str, fn: Callable[..., T], *args: object) -> T:
+    """`fn()`, run again after PostgreSQL went away (other work on this machine restarts
+    it) once it answers again."""
+    tries = 6
+    for attempt in range(tries):
+        try:
+            return fn(*args)
+        except psycopg.OperationalError as exc:
+            if attempt == tries - 1:
+                raise
+            print(f"  {step}: {exc.__class__.__name__}; resuming", file=sys.stderr, flush=True)
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                time.sleep(2)
+                try:
+                    psycopg.connect(db_url(server, "postgres"), connect_timeout=2).close()
+                    break
+                except psycopg.OperationalError:
+                    pass
+    raise AssertionError("unreachable")
 
 
 def _exists(conn: psycopg.Connection, table: str) -> bool:
@@ -574,6 +624,16 @@ def db_size(url: str) -> str:
 
 def bench_view(args: argparse.Namespace, work: Path) -> None:
     now = datetime.now(UTC)
+    print(
+        f"\n## Executive view over raw events partitioned by month ({args.months} months, "
+        f"{args.requests} requests each)\n\n"
+        "| events | fill s | database | /healthz p50/p95 ms (reference) | "
+        "/api/v1/summary p50/p95 ms | summary p95 / healthz p95 | /api/v1/events page "
+        "p50/p95 ms | look up 1,000 ids: by id alone (every partition) / by id in their "
+        "time range ms | import 1,000 new records s | retention: drop oldest month s "
+        "(events) |\n|---|---|---|---|---|---|---|---|---|---|",
+        flush=True,
+    )
     rows = []
     for count in args.events:
         url = recreate_db(args.pg, args.database)
@@ -582,55 +642,48 @@ def bench_view(args: argparse.Namespace, work: Path) -> None:
             store.upgrade()
             store.close()
             print(f"filling {count:,} events ...", file=sys.stderr, flush=True)
-            fill_s = fill(url, count, args.months, now)
+            t0 = time.perf_counter()
+            resumed("fill", args.pg, fill, url, count, args.months, now)
+            fill_s = time.perf_counter() - t0
             size = db_size(url)
-            port = free_port()
-            base = f"http://127.0.0.1:{port}"
-            env = serve_env(url, "http://127.0.0.1:9/v1")
-            with process(serve_args(port), env, work / f"view-{count}.log") as proc:
-                wait_http(base + "/readyz", proc)
-                headers = {"Authorization": f"Bearer {ADMIN}"}
-                with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
-                    health = timed_gets(client, "/healthz", args.requests)
-                    summary = timed_gets(client, "/api/v1/summary", args.requests)
-                    page = timed_gets(client, "/api/v1/events?limit=50", args.requests)
-            lookups = lookup_cost(url)
-            imported = import_new(url, now)
-            dropped_s, dropped = drop_oldest_month(url, now, args.months)
-            rows.append(
-                (count, fill_s, size, health, summary, page, imported, dropped_s, dropped, lookups)
+
+            def views(url: str, count: int) -> tuple[tuple[float, float], ...]:
+                port = free_port()
+                base = f"http://127.0.0.1:{port}"
+                env = serve_env(url, "http://127.0.0.1:9/v1")
+                with process(serve_args(port), env, work / f"view-{count}.log") as proc:
+                    wait_http(base + "/readyz", proc)
+                    headers = {"Authorization": f"Bearer {ADMIN}"}
+                    with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+                        return (
+                            timed_gets(client, "/healthz", args.requests),
+                            timed_gets(client, "/api/v1/summary", args.requests),
+                            timed_gets(client, "/api/v1/events?limit=50", args.requests),
+                        )
+
+            health, summary, page = resumed("views", args.pg, views, url, count)
+            lookups = resumed("look-ups", args.pg, lookup_cost, url)
+            imported = resumed("import", args.pg, import_new, url, now)
+            dropped_s, dropped = resumed(
+                "retention", args.pg, drop_oldest_month, url, now, args.months
             )
         finally:
             if not args.keep:
                 drop_db(args.pg, args.database)
-    print(
-        f"\n## Executive view over raw events partitioned by month ({args.months} months, "
-        f"{args.requests} requests each)\n"
-    )
-    print(
-        "| events | fill s | database | /healthz p50/p95 ms (reference) | "
-        "/api/v1/summary p50/p95 ms | summary p95 / healthz p95 | /api/v1/events page "
-        "p50/p95 ms | import 1,000 new records s | retention: drop oldest month s (events) |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
-    for count, fill_s, size, health, summary, page, imported, dropped_s, dropped, _ in rows:
+        rows.append((count, health, summary))
         print(
             f"| {count:,} | {fill_s:.0f} | {size} | {health[0]:.2f} / {health[1]:.2f} | "
             f"{summary[0]:.2f} / {summary[1]:.2f} | {summary[1] / health[1]:.1f} | "
-            f"{page[0]:.2f} / {page[1]:.2f} | {imported:.2f} | {dropped_s:.1f} ({dropped:,}) |"
+            f"{page[0]:.2f} / {page[1]:.2f} | {lookups[0]:.1f} / {lookups[1]:.1f} | "
+            f"{imported:.2f} | {dropped_s:.1f} ({dropped:,}) |",
+            flush=True,
         )
-    print(
-        "\n| events | look up 1,000 ids by id alone (every partition) ms | by id within "
-        "their time range ms |\n|---|---|---|"
-    )
-    for row in rows:
-        print(f"| {row[0]:,} | {row[-1][0]:.1f} | {row[-1][1]:.1f} |")
     if len(rows) > 1:
         a, b = rows[0], rows[-1]
         print(
-            f"\nsummary p95 at {b[0]:,} events / at {a[0]:,}: {b[4][1] / a[4][1]:.2f} "
+            f"\nsummary p95 at {b[0]:,} events / at {a[0]:,}: {b[2][1] / a[2][1]:.2f} "
             f"(events x{b[0] / a[0]:.0f}); against the same run's /healthz: "
-            f"{b[4][1] / b[3][1]:.1f} vs {a[4][1] / a[3][1]:.1f}"
+            f"{b[2][1] / b[1][1]:.1f} vs {a[2][1] / a[1][1]:.1f}"
         )
 
 

@@ -25,11 +25,10 @@ from llmledger.gateway.ratelimit import Limiter, RateLimits
 from llmledger.gateway.revocations import RevocationFeed
 from llmledger.gateway.routes import PREFIXES, ProviderRoute
 from llmledger.gateway.sandbox import sandbox_app
-from llmledger.gateway.shared_limits import SharedRateLimits, connect
+from llmledger.gateway.shared_limits import SharedRateLimits
 from llmledger.guardrails.book import BudgetBook
 from llmledger.guardrails.counters import LocalCounters
 from llmledger.guardrails.redis_book import RedisBudgets
-from llmledger.guardrails.redis_book import connect as connect_budgets
 from llmledger.ledger import reservation_log, reservations
 from llmledger.ledger.event import to_us
 from llmledger.ledger.journal import Journal
@@ -39,6 +38,7 @@ from llmledger.ops import logging as json_logs
 from llmledger.ops.heap import freeze_startup_heap
 from llmledger.ops.lease import LeaseKeeper, lease_seconds
 from llmledger.ops.maintenance import Maintenance
+from llmledger.ops.redis_pool import connect
 from llmledger.otel.export import GenAISpanExporter
 from llmledger.pricing import PriceCatalog
 from llmledger.providers.anthropic.adapter import AnthropicAdapter
@@ -318,7 +318,7 @@ class LedgerApp:
             return
         budgets = rt.budgets
         self.redis_budgets = RedisBudgets(
-            connect_budgets(url, rt.settings.store.redis_timeout_s),
+            connect(url, rt.settings.store.redis_timeout_s),
             rt.writer.submit,
             lambda: budgets.all_holds(datetime.now(UTC)),
         )

@@ -68,14 +68,16 @@ class StoreSettings(Section):
     redis_url: str | None = Field(
         None,
         description="Optional Redis URL (redis://host:6379/0) shared by the replicas: per-key "
-        "rate limits counted once for all of them, and key revocations pushed to each at once.",
+        "rate limits counted once for all of them, key revocations pushed to each at once, and "
+        "(with PostgreSQL) budget holds decided in Redis first, the store checking them again.",
     )
     redis_timeout_s: float = Field(
         0.25,
         gt=0,
         le=30,
         description="Seconds a Redis command may take before the gateway falls back to rate "
-        "limits held in its own memory (the call is served either way).",
+        "limits held in its own memory and to budget holds decided by the store alone (the "
+        "call is served either way).",
     )
     batch_max_events: int = Field(
         512, ge=1, description="Most writes committed together by the writer (group commit)."

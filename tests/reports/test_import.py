@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -11,10 +12,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, func, select
 
-from llmledger.ledger import schema
+from llmledger.ledger import rollups, schema
+from llmledger.ledger.event import EventSource
+from llmledger.ledger.recording import record_events
 from llmledger.ledger.store import Store
 from llmledger.pricing import PriceCatalog
-from llmledger.reports.importer import import_file, import_rows, rows_of
+from llmledger.reports.importer import import_file, import_rows, rows_of, to_event
+from llmledger.reports.records import parse_record
 
 NOW = datetime(2026, 12, 4, 12, tzinfo=UTC)
 
@@ -139,7 +143,7 @@ class FailingOnSecondBatch:
     """A store whose second write transaction fails after doing its work."""
 
     def __init__(self, store: Store) -> None:
-        self.store, self.zone, self.calls = store, store.zone, 0
+        self.store, self.zone, self.dialect, self.calls = store, store.zone, store.dialect, 0
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -159,3 +163,64 @@ def test_a_failed_batch_leaves_nothing_half_written(sqlite_store: Store, tmp_pat
     report = import_file(path, sqlite_store, PriceCatalog.build(), batch_size=10, now=NOW)
     assert (report.imported, report.duplicates) == (15, 10)
     assert counts(sqlite_store) == (25, 50, 25)
+
+
+def table_rows(store: Store) -> dict[str, list[tuple[object, ...]]]:
+    out = {}
+    with store.read() as conn:
+        for table in (schema.events, schema.event_usage, *rollups.ROLLUP_TABLES):
+            cols = list(table.columns)
+            out[table.name] = [tuple(r) for r in conn.execute(select(*cols).order_by(*cols))]
+    return out
+
+
+def test_bulk_import_writes_what_pricing_each_record_as_an_event_writes(
+    store: Store, tmp_path: Path
+) -> None:
+    """The import's compiled prices, row form and batch rollups against the one-record
+    path (`parse_record`, `to_event` with the catalog's quote, `record_events`)."""
+    rng = random.Random(5)
+    models = [
+        ("openai", "gpt-4o"),
+        ("openai", "whisper-1"),
+        ("anthropic", "claude-sonnet-4-5"),  # long-context tier above 200k input tokens
+        ("google", "gemini-2.5-pro"),
+        ("bedrock", "amazon.nova-pro-v1:0"),
+        ("openai", "no-such-model"),
+    ]
+    records = []
+    for i in range(400):
+        provider, model = rng.choice(models)
+        usage: dict[str, object] = {
+            "input_tokens": rng.choice([0, 5, 1_000, 250_000]),
+            "output_tokens": rng.randint(0, 3_000),
+            "cached_input_tokens": rng.choice([0, 777]),
+        }
+        if model == "whisper-1":
+            usage = {"audio_seconds": f"{rng.randint(1, 99_999) / 1000}"}
+        day = rng.randint(1, 30)
+        extra: dict[str, object] = {"cost_usd": "0.01"} if i % 7 == 0 else {}
+        records.append(
+            record(
+                i % 350,  # some ids repeat: the first one wins both ways
+                provider=provider,
+                model=model,
+                department=rng.choice(["Engineering", "", "Sales"]),
+                timestamp=f"2026-11-{day:02d}T{rng.randint(0, 23):02d}:59:59.999-05:00",
+                usage=usage,
+                **extra,
+            )
+        )
+    catalog = PriceCatalog.build()
+    path = write_jsonl(tmp_path / "u.jsonl", records)
+    report = import_file(path, store, catalog, batch_size=64, now=NOW)
+    assert report.errors == [] and report.imported == 350
+    bulk = table_rows(store)
+    with store.write() as conn:
+        for table in (schema.events, schema.event_usage, *rollups.ROLLUP_TABLES):
+            conn.execute(table.delete())
+        events = [to_event(parse_record(r, NOW), catalog, EventSource.IMPORT) for r in records]
+        record_events(conn, events, store.zone)
+    assert table_rows(store) == bulk
+    assert any(flags & 1 for flags in (row[14] for row in bulk["events"]))  # unpriced
+    assert any(flags & 8 for flags in (row[14] for row in bulk["events"]))  # cost mismatch

@@ -81,7 +81,7 @@ class Expectation:
         return self.excess / self.spread if self.spread > 0 else 0.0
 
 
-def _samples(
+def scaled_samples(
     series: Series, a: int, t: int, fraction: float, weeks: int, first_hour: int
 ) -> tuple[int, list[int]]:
     """The daily level before hour `a`, and the past weeks' windows scaled by growth."""
@@ -107,7 +107,7 @@ def past_error(series: Series, t: int, width: int, weeks: int, first_hour: int) 
         return series.memo[key]
     error: float | None = None
     if t >= first_hour:
-        _, samples = _samples(series, t - width + 1, t, 1.0, weeks, first_hour)
+        _, samples = scaled_samples(series, t - width + 1, t, 1.0, weeks, first_hour)
         if len(samples) >= MIN_WEEKS:
             expected = median_int(samples)
             if expected > 0:
@@ -164,7 +164,7 @@ def expectation(
     """
     a = t - width + 1
     observed = series.window(a, t, fraction)
-    level_now, samples = _samples(series, a, t, fraction, weeks, first_hour)
+    level_now, samples = scaled_samples(series, a, t, fraction, weeks, first_hour)
     if len(samples) < MIN_WEEKS:
         return None
     expected = median_int(samples)

@@ -12,10 +12,14 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, select
 
 from llmledger.ledger import schema
+
+if TYPE_CHECKING:
+    from llmledger.anomalies.steps import Step
 
 HOUR_US = 3_600_000_000
 DAY_H = 24
@@ -25,7 +29,16 @@ WEEK_H = 168
 class Series:
     """Hourly integers (nano-USD or counts) as prefix sums; hours outside read as zero."""
 
-    __slots__ = ("prefix", "quarters", "n", "_levels", "memo", "noise_memo")
+    __slots__ = (
+        "prefix",
+        "quarters",
+        "n",
+        "_levels",
+        "memo",
+        "noise_memo",
+        "expected_memo",
+        "step_memo",
+    )
 
     def __init__(self, values: Iterable[int], quarters: Iterable[int] | None = None) -> None:
         prefix = array("q", [0])
@@ -39,6 +52,9 @@ class Series:
         #: Figures of complete hours that never change (the baseline's past errors).
         self.memo: dict[tuple[int, int], float | None] = {}
         self.noise_memo: dict[tuple[int, int], float | None] = {}
+        #: Complete hours' seasonal expectations, and the within-the-day steps.
+        self.expected_memo: dict[int, int | None] = {}
+        self.step_memo: dict[tuple[int, int], Step | None] = {}
         self.quarters: array[int] | None = None
         if quarters is not None:
             q = array("q", [0])

@@ -8,10 +8,17 @@ when all three hold: its excess is `z` times the scope's own noise for such a wi
 robust z-score); it is a clear multiple of its expectation (``ratio_hour`` up to 3
 hours, ``ratio_mid`` up to 12, ``ratio_day`` beyond); and the excess is worth a record
 (``min_share`` of the scope's normal daily spend).
+
+At each hour's end, when no window is flagged, the last hours are also compared with the
+hours just before them (see `steps`): a busy day is busy all day, so a step up within
+it shows there while the seasonal windows still take it for a busy day.
 """
 
 from __future__ import annotations
 
+import math
+
+from llmledger.anomalies import steps
 from llmledger.anomalies.baseline import Expectation, expectation
 from llmledger.anomalies.flags import Flag, Point, Thresholds
 from llmledger.anomalies.series import DAY_H, ScopeSeries
@@ -115,7 +122,40 @@ def detect(
             return None  # no baseline yet: a new scope is never a spike
         if hit(e, th.z, ratio, floor):
             return _flag(ss, t, width, e, fraction, weeks)
+    if daily and fraction >= 1.0:
+        step = steps.detect(ss.cost, t, th, cost_per_call(ss, t), weeks, ss.first_hour)
+        if step is not None:
+            return step_flag(ss, t, step, weeks)
     return None
+
+
+def step_flag(ss: ScopeSeries, t: int, step: steps.Step, weeks: int) -> Flag | None:
+    points = window_points(ss, t, step.width, 1.0, weeks)
+    if not points:
+        return None
+    rise = math.exp(step.log_ratio)
+    return Flag(
+        kind="spend_spike",
+        scope=ss.scope,
+        subject="",
+        t=t,
+        started=points[0].t,
+        points=tuple(points),
+        score=step.score(),
+        description=(
+            f"spend over the last {step.width} hours at {rise:.1f}x the rate of the "
+            f"{steps.REFERENCE_H} hours before them"
+        ),
+        department=ss.department,
+        detail={
+            "window": f"step {step.width}h",
+            "window_observed_nanos": step.observed,
+            "window_expected_nanos": step.expected,
+            "seasonal_expected_nanos": step.seasonal,
+            "z": round(step.score(), 2),
+            "daily_level_nanos": step.level,
+        },
+    )
 
 
 def _flag(

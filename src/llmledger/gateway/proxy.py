@@ -277,8 +277,6 @@ class ProviderHandler:
                 early = await ctx.redis.hold(event.id, holds, event.reserved_nanos)
             except RedisDown:
                 early = None  # the store alone decides
-            except WriteFailed as exc:  # a counter could not be read from the store
-                raise self._unavailable(exc) from None
             else:
                 if early is not None:
                     # Refused without the store: nothing was forwarded, so the blocked

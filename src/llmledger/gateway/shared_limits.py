@@ -22,8 +22,6 @@ from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
 from llmledger.gateway.ratelimit import RateLimits, RateRefusal, tokens_of
 from llmledger.ledger.keys import VirtualKey
@@ -90,18 +88,6 @@ redis.call('HSET', key, 'r', tostring(r), 't', tostring(tok), 'at', tostring(now
 redis.call('PEXPIRE', key, math.ceil(full) + 1000)
 return {why, tostring(wait)}
 """
-
-
-def connect(url: str, timeout_s: float, *, listener: bool = False) -> Redis[bytes]:
-    """A Redis client that fails fast (no retries): a slow Redis must not hold calls up.
-    A `listener` (pub/sub) waits without a read timeout and pings to notice a dead peer."""
-    return Redis.from_url(
-        url,
-        socket_timeout=None if listener else timeout_s,
-        socket_connect_timeout=timeout_s,
-        retry=Retry(NoBackoff(), 0),
-        health_check_interval=10 if listener else 0,
-    )
 
 
 class SharedRateLimits:

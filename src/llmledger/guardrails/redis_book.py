@@ -4,7 +4,7 @@ atomically across every replica.
 Each budget period is a hash ``llmledger:budget:<budget id>:<period start us>`` with
 ``s`` (spent) and ``r`` (reserved), in nano-USD; the period start in the name means a
 new period is a new key, so a period resets on its boundary with nothing to run. A key
-that is missing (first use, a Redis restart, a resync) is rebuilt from the store: the
+that is missing (first use, a Redis restart) is built from the store: the
 period's spent plus its open holds.
 
 PostgreSQL stays the ledger of record and the final guard: a call Redis holds is then
@@ -18,7 +18,7 @@ event is written behind the answer).
 
 When Redis cannot be reached the gateway falls back to the store alone (the store's
 ``unreachable`` policy applies as usual) and tries Redis again after `RETRY_S` seconds;
-before using it again it drops the counters it knows, so they are rebuilt from the store.
+before using it again it rebuilds the counters it knows from the store, in place.
 Every minute (`RESYNC_S`) the same is done, so holds of a replica that died, settled by
 the lease in the store, stop counting in Redis.
 """
@@ -34,11 +34,10 @@ from datetime import date, datetime, timedelta
 
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from sqlalchemy import Connection
 
 from llmledger.ledger.reservations import Hold, Refusal, open_period
+from llmledger.ledger.writer import WriteFailed
 
 log = logging.getLogger("llmledger.redis_book")
 PREFIX = "llmledger:budget:"
@@ -67,9 +66,10 @@ for _, k in ipairs(KEYS) do redis.call('HINCRBY', k, 'r', amount) end
 return {1}
 """
 
-#: KEYS[1]: a counter; ARGV: spent, reserved, expiry (unix ms). Sets it unless present.
+#: KEYS[1]: a counter; ARGV: spent, reserved, expiry (unix ms), 1 to overwrite it (else
+#: it is set only if missing).
 OPEN = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if ARGV[4] ~= '1' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 's', ARGV[1], 'r', ARGV[2])
 redis.call('PEXPIREAT', KEYS[1], ARGV[3])
 return 1
@@ -104,28 +104,6 @@ RESYNC_S = 60.0
 EXACT_NANOS = 2**53
 
 Submit = Callable[[Callable[[Connection], list[tuple[int, int]]]], Awaitable[object]]
-
-
-#: Connections to Redis per process; more calls at once wait for one (`POOL_WAIT_S`).
-POOL_SIZE = 64
-POOL_WAIT_S = 1.0
-
-
-def connect(url: str, timeout_s: float) -> aioredis.Redis[bytes]:
-    """A client for budget holds: no retries and a short timeout (a slow Redis must not
-    hold calls up), and a bounded pool that calls queue for (a burst of a thousand calls
-    shares a few dozen connections instead of failing for want of one)."""
-    pool: aioredis.BlockingConnectionPool[aioredis.Connection] = (
-        aioredis.BlockingConnectionPool.from_url(
-            url,
-            max_connections=POOL_SIZE,
-            timeout=POOL_WAIT_S,
-            socket_timeout=timeout_s,
-            socket_connect_timeout=timeout_s,
-            retry=Retry(NoBackoff(), 0),
-        )
-    )
-    return aioredis.Redis(connection_pool=pool)
 
 
 class RedisDown(RuntimeError):
@@ -165,7 +143,7 @@ class RedisBudgets:
     ) -> None:
         """`client` should fail fast (no retries, a short timeout); `submit` runs a
         store transaction through the writer; `current` names every budget's current
-        period (the counters a resync drops)."""
+        period (a resync rebuilds those this process has used)."""
         self.client = client
         self._submit = submit
         self._current = current
@@ -175,7 +153,7 @@ class RedisBudgets:
         self._open_script = self.client.register_script(OPEN)
         self._settle_script = self.client.register_script(SETTLE)
         self._held: dict[str, _Held] = {}
-        self._known: set[str] = set()
+        self._known: dict[str, Hold] = {}
         self._down_until = 0.0
         #: True while Redis was last found unreachable.
         self.down = False
@@ -195,7 +173,8 @@ class RedisBudgets:
         """Hold `amount` in every budget of `holds` (None) or refuse (the first budget
         that cannot hold it). Raises `RedisDown` when Redis cannot be used now."""
         keys = [counter_key(h.budget_id, h.period_start_us) for h in holds]
-        self._known.update(keys)
+        for key, h in zip(keys, holds, strict=True):
+            self._known.setdefault(key, h)
         if any(h.limit_nanos >= EXACT_NANOS for h in holds if h.enforced):
             self.fallbacks += 1
             raise RedisDown("a limit beyond Redis's exact range: the store decides")
@@ -223,6 +202,9 @@ class RedisBudgets:
             self._fail(exc)
             self.fallbacks += 1
             raise RedisDown(str(exc)) from None
+        except WriteFailed:  # a counter could not be read from the store: the store's
+            self.fallbacks += 1  # own path, and its unreachable policy, decide
+            raise RedisDown("counters could not be read from the store") from None
 
     def held_in_store(self, event_id: str, holds: Sequence[Hold], amount: int) -> None:
         """The store alone held the call (Redis was away). A counter rebuilt from the
@@ -250,8 +232,10 @@ class RedisBudgets:
 
     # --- keeping in step with the store ----------------------------------------------
 
-    async def _open(self, holds: Sequence[Hold]) -> None:
-        """Rebuild missing counters from the store: spent plus open holds."""
+    async def _open(self, holds: Sequence[Hold], *, overwrite: bool = False) -> None:
+        """Build counters from the store (spent plus open holds): the missing ones, or
+        with `overwrite` all of them, in place (a counter never disappears under the
+        other replicas)."""
         todo = list(holds)
 
         def read(conn: Connection) -> list[tuple[int, int]]:
@@ -259,23 +243,27 @@ class RedisBudgets:
 
         got = await self._submit(read)
         assert isinstance(got, list)
-        for hold, (spent, reserved) in zip(todo, got, strict=True):
-            await self._open_script(
-                keys=[counter_key(hold.budget_id, hold.period_start_us)],
-                args=[spent, reserved, _expiry_ms(hold)],
-            )
+        async with self.client.pipeline(transaction=False) as pipe:
+            for hold, (spent, reserved) in zip(todo, got, strict=True):
+                await self._open_script(
+                    keys=[counter_key(hold.budget_id, hold.period_start_us)],
+                    args=[spent, reserved, _expiry_ms(hold), int(overwrite)],
+                    client=pipe,
+                )
+            await pipe.execute()
 
     async def _resync(self) -> None:
-        """Drop every counter this process knows (and those of the current periods):
-        each is rebuilt from the store at its next use."""
+        """Rebuild from the store, in place, every counter this process has used."""
         async with self._resync_lock:
             if not (self._stale or time.monotonic() >= self._next_resync):
                 return
-            keys = self._known | {
-                counter_key(h.budget_id, h.period_start_us) for h in self._current()
-            }
-            if keys:
-                await self.client.delete(*keys)
+            # The counters this process uses, in their current period (those of past
+            # periods and removed budgets are left to expire).
+            current = {counter_key(h.budget_id, h.period_start_us): h for h in self._current()}
+            holds = {k: h for k, h in current.items() if k in self._known}
+            self._known = dict(holds)
+            if holds:
+                await self._open(list(holds.values()), overwrite=True)
             self._stale = False
             self._next_resync = time.monotonic() + self.resync_s
 

@@ -28,8 +28,9 @@ from llmledger.ledger.event import to_us
 DEFAULT = "events_default"
 #: Serialises partition maintenance and retention across replicas.
 MAINTENANCE_LOCK = 7_441_230_021
-#: Longest wait for a table lock during maintenance (inserts queue behind the request).
-LOCK_TIMEOUT = "5s"
+#: Longest wait for a table lock during maintenance: inserts queue behind the request,
+#: so it bounds how long maintenance can hold up the gateway's writes.
+LOCK_TIMEOUT = "1s"
 _NAME = re.compile(r"^events_y(\d{4})m(\d{2})$")
 _BOUND = re.compile(r"FROM \('?(-?\d+)'?\) TO \('?(-?\d+)'?\)")
 
@@ -97,9 +98,13 @@ def partitions(conn: Connection) -> list[Partition]:
 
 
 def lock(conn: Connection) -> None:
-    """Take the maintenance lock and bound lock waits, for this transaction."""
+    """Take the maintenance lock and bound lock waits, for this transaction. The
+    server's statement timeout is lifted: moving a large import out of the default
+    partition, or deleting a month's usage lines, may take minutes, and holds up no
+    gateway write meanwhile (the lock waits that could are bounded instead)."""
     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MAINTENANCE_LOCK})
     conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+    conn.execute(text("SET LOCAL statement_timeout = 0"))
 
 
 def _create(conn: Connection, month: date) -> None:

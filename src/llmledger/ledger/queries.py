@@ -2,8 +2,10 @@
 
 A period is read from the coarsest rollups that answer it exactly: its whole local
 months from the monthly rollups, the days before its first whole month and after its
-last from the daily ones. A year is then 12 rows per key (plus the days of at most two
-partial months) instead of 365, however many events the ledger holds.
+last from the daily ones, or, where a partial month covers most of its days, that month
+less its days outside the period (`cover`). A year is then about 12 rows per key plus a
+fortnight of days at each end at most, instead of 365, however many events the ledger
+holds.
 """
 
 from __future__ import annotations
@@ -133,7 +135,8 @@ def _rows(
     a union of one select per part of its cover (`sums` negated in the parts taken off).
     Every sum is additive, so the result is exact; a group whose rows all cancel out
     (spend only on days taken off) sums to zero calls or quantity and is left out by
-    the callers, as no real rollup row has zero of either."""
+    the callers, as no real rollup row has zero of either. `usage_types` is given for
+    the usage rollups only (each row keeps its type; an empty list: every type)."""
     for name in filters:
         if name not in GROUPABLE:
             raise ValueError(f"cannot filter by {name!r}")

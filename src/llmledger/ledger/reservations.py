@@ -12,9 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, bindparam, delete, func, select, update
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 
 from llmledger.ledger import queries, schema
@@ -215,19 +217,22 @@ def _settle_holds(conn: Connection, event_id: str, cost_nanos: int) -> None:
     # The driver directly, three statements whatever the number of budgets: this runs
     # for every call under a budget.
     m = _mark(conn)
-    held = conn.exec_driver_sql(
-        f"SELECT budget_id, period_start_us, amount_nanos FROM reservation_holds "
-        f"WHERE event_id = {m} ORDER BY budget_id",
-        (event_id,),
-    ).all()
+    held = _many(
+        conn,
+        f"DELETE FROM reservation_holds WHERE event_id = {m} "
+        f"RETURNING budget_id, period_start_us, amount_nanos",
+        [(event_id,)],
+        fetch=True,
+    )
     if not held:
         return
-    conn.exec_driver_sql(
+    held.sort()  # one lock order (budget, period) for concurrent writers
+    _many(
+        conn,
         f"UPDATE budget_periods SET reserved_nanos = reserved_nanos - {m}, "
         f"spent_nanos = spent_nanos + {m} WHERE budget_id = {m} AND period_start_us = {m}",
         [(amount, cost_nanos, budget_id, start) for budget_id, start, amount in held],
     )
-    conn.exec_driver_sql(f"DELETE FROM reservation_holds WHERE event_id = {m}", (event_id,))
 
 
 def settle(conn: Connection, event: UsageEvent, zone: ZoneInfo) -> bool:
@@ -397,17 +402,48 @@ def record_held(conn: Connection, items: Sequence[tuple[UsageEvent, Sequence[Hol
     if not holds:
         return
     m = _mark(conn)
-    conn.exec_driver_sql(
+    _many(
+        conn,
         f"INSERT INTO {schema.reservation_holds.name} "
         f"(event_id, budget_id, period_start_us, amount_nanos) VALUES ({m}, {m}, {m}, {m})",
         holds,
     )
     holds.sort(key=lambda h: (h[1], h[2]))  # one lock order for concurrent writers
-    conn.exec_driver_sql(
+    _many(
+        conn,
         f"UPDATE budget_periods SET reserved_nanos = reserved_nanos + {m} "
         f"WHERE budget_id = {m} AND period_start_us = {m}",
         [(amount, budget_id, start) for _, budget_id, start, amount in holds],
     )
+
+
+def _many(
+    conn: Connection, sql: str, rows: Sequence[tuple[object, ...]], *, fetch: bool = False
+) -> list[tuple[Any, ...]]:
+    """`sql` for each of `rows`; the driver's cursor directly on SQLite, where the
+    per-statement cost of even ``exec_driver_sql`` is most of a budget's share of a call
+    (errors still come out as SQLAlchemy's, which the writer classifies). With `fetch`,
+    one row of parameters and its result rows (``RETURNING``)."""
+    if conn.dialect.name != "sqlite":
+        if fetch:
+            return [tuple(r) for r in conn.exec_driver_sql(sql, rows[0]).all()]
+        conn.exec_driver_sql(sql, list(rows))
+        return []
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    cursor = dbapi.cursor()
+    try:
+        if fetch:
+            cursor.execute(sql, rows[0])
+            return [tuple(r) for r in cursor.fetchall()]
+        cursor.executemany(sql, rows)
+        return []
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise sa_exc.DBAPIError.instance(
+            sql, rows, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
+        ) from exc
+    finally:
+        cursor.close()
 
 
 def write_calls(conn: Connection, writes: Sequence[CallWrite], zone: ZoneInfo) -> list[bool]:

@@ -101,10 +101,18 @@ def apply(
         return result
     if partitions.is_partitioned(conn):
         partitions.lock(conn)
-        for part in partitions.partitions(conn):
-            if part.hi_us is not None and part.hi_us <= cut:
-                _drop_partition(conn, part.name, result)
+        old = [
+            p.name for p in partitions.partitions(conn) if p.hi_us is not None and p.hi_us <= cut
+        ]
+        # Row work first; the detaches last, as they lock the whole table until the
+        # commit (inserts wait meanwhile, at most `partitions.LOCK_TIMEOUT` for the lock).
+        for name in old:
+            _empty_usage(conn, name, result)
         _delete_range(conn, partitions.DEFAULT, cut, result)
+        if not dry_run:
+            for name in old:
+                conn.exec_driver_sql(f"ALTER TABLE events DETACH PARTITION {name}")
+                conn.exec_driver_sql(f"DROP TABLE {name}")
     else:
         _delete_range(conn, "events", cut, result)
     if dry_run:
@@ -121,10 +129,12 @@ def apply(
     return result
 
 
-def _drop_partition(conn: Connection, name: str, result: RetentionResult) -> None:
+def _empty_usage(conn: Connection, name: str, result: RetentionResult) -> None:
+    """Count partition `name`'s events and delete their usage lines (`event_usage` is
+    keyed by event id, not partitioned: decision 0003)."""
     result.partitions_dropped.append(name)
+    result.events_deleted += _count(conn, f"SELECT count(*) FROM {name}")
     if result.dry_run:
-        result.events_deleted += _count(conn, f"SELECT count(*) FROM {name}")
         result.usage_lines_deleted += _count(
             conn,
             f"SELECT count(*) FROM event_usage u JOIN {name} e ON u.event_id = e.id",
@@ -133,9 +143,6 @@ def _drop_partition(conn: Connection, name: str, result: RetentionResult) -> Non
     result.usage_lines_deleted += conn.exec_driver_sql(
         f"DELETE FROM event_usage u USING {name} e WHERE u.event_id = e.id"
     ).rowcount
-    result.events_deleted += _count(conn, f"SELECT count(*) FROM {name}")
-    conn.exec_driver_sql(f"ALTER TABLE events DETACH PARTITION {name}")
-    conn.exec_driver_sql(f"DROP TABLE {name}")
 
 
 def _delete_range(conn: Connection, table: str, cut: int, result: RetentionResult) -> None:

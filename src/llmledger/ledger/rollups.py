@@ -150,7 +150,39 @@ def _write(
     params = [(*k[:1], *k[1], *k[2:], *v) for k, v in rows.items()]  # type: ignore[misc]
     if conn.dialect.name == "postgresql":
         params.sort()  # one lock order for concurrent writers
+        if len(params) >= _COPY_FROM:
+            _copy_upsert(conn, table, sums, params)
+            return
     conn.exec_driver_sql(_upsert_sql(conn, table, sums), params)
+
+
+#: From this many rows, PostgreSQL gets them by ``COPY`` into a temporary table and one
+#: set-based upsert: an ``executemany`` of upserts costs the server a statement per row.
+_COPY_FROM = 200
+
+
+def _copy_upsert(
+    conn: Connection, table: Table, sums: Sequence[str], params: list[tuple[object, ...]]
+) -> None:
+    names = ", ".join(c.name for c in table.columns)
+    keys = ", ".join(c.name for c in table.primary_key.columns)
+    staging = f"llmledger_sums_{table.name}"
+    updates = ", ".join(f"{n} = {table.name}.{n} + excluded.{n}" for n in sums)
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE {table.name}) ON COMMIT DELETE ROWS"
+    )
+    conn.exec_driver_sql(f"DELETE FROM {staging}")
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor:
+        with cursor.copy(f"COPY {staging} ({names}) FROM STDIN") as copy:
+            for row in params:
+                copy.write_row(row)
+    # Sorted by key, as the executemany path is: one lock order for concurrent writers.
+    conn.exec_driver_sql(
+        f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {staging} ORDER BY {keys} "
+        f"ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+    )
 
 
 def apply(conn: Connection, delta: RollupDelta) -> None:

@@ -132,12 +132,14 @@ class BatchPricer:
                 if input_milli > candidate[0]:
                     tier = candidate
             _, list_num, list_den, cost_num, cost_den = tier
-            list_cost = _round_half_even(milli * list_num, list_den)
-            cost = (
-                list_cost
-                if cost_num == list_num and cost_den == list_den
-                else _round_half_even(milli * cost_num, cost_den)
-            )
+            # Half to even, inline: this runs for every line of every record.
+            list_cost, rest = divmod(milli * list_num, list_den)
+            if 2 * rest > list_den or (2 * rest == list_den and list_cost & 1):
+                list_cost += 1
+            if cost_num == list_num and cost_den == list_den:
+                cost = list_cost
+            else:
+                cost = _round_half_even(milli * cost_num, cost_den)
             costs.append((cost, list_cost))
         return PricedUsage(tuple(costs), plan.unpriced)
 

@@ -163,6 +163,8 @@ class RecordReader:
             known = self._names.get(value)
             if known is not None:
                 return known
+        elif value is None and not required:
+            return ""
         checked = text_field(raw, name, required=required)
         if checked and type(value) is str:
             if len(self._names) >= _NAME_CACHE:
@@ -190,7 +192,7 @@ def _us(moment: datetime) -> int:
 
 
 def _usage(value: object) -> tuple[tuple[UsageType, int], ...]:
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise RecordError("usage: expected an object of usage type to quantity")
     items: list[tuple[UsageType, int]] = []
     try:

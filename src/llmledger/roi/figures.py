@@ -1,4 +1,4 @@
-"""Cost per outcome: the ledger's cost (daily rollups) divided by the outcomes counted.
+"""Cost per outcome: the ledger's cost (from the rollups) divided by the outcomes counted.
 
 A row is a scope with a declared metric: an agent, or a project (or department) whose
 outcomes are recorded without an agent. Its cost is the whole cost of that scope in the
