@@ -1,12 +1,11 @@
-"""Rollups computed by the database for many events at once (bulk import, rebuild).
+"""Rollups computed by the database from every event at once: the rebuild.
 
-The settle path adds one event at a time in Python (`rollups.RollupDelta`); here the
-database groups a whole batch in one statement per rollup table, which is what makes
-bulk import fast. Both paths are checked against each other by the rebuild test
-(DESIGN invariant 5). Local days come from a temporary table mapping each 15-minute slot
-of the batch to its date in the organisation's time zone; a local month is the first
-seven characters of a local date. The rebuild sums the monthly rollups from the daily
-ones (a month is the union of its days), a far smaller table than the events.
+The settle path and bulk import sum their events in Python (`rollups.write_sums`); here
+the database groups all the events in one statement per rollup table. The two are checked
+against each other by the rebuild test (DESIGN invariant 5). Local days come from a
+temporary table mapping each 15-minute slot of the events to its date in the
+organisation's time zone. The monthly rollups are summed from the daily ones (a month is
+the union of its days), a far smaller table than the events.
 """
 
 from __future__ import annotations
@@ -40,23 +39,14 @@ def _mark(conn: Connection) -> str:
 def _temp_tables(conn: Connection) -> None:
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(
-            "CREATE TEMP TABLE IF NOT EXISTS llmledger_batch "
-            "(id text, ts_us bigint, PRIMARY KEY (id, ts_us)) ON COMMIT DELETE ROWS"
-        )
-        conn.exec_driver_sql(
             "CREATE TEMP TABLE IF NOT EXISTS llmledger_slot_day "
             "(slot bigint PRIMARY KEY, day text NOT NULL) ON COMMIT DELETE ROWS"
         )
     else:
         conn.exec_driver_sql(
-            "CREATE TEMP TABLE IF NOT EXISTS llmledger_batch "
-            "(id TEXT, ts_us INTEGER, PRIMARY KEY (id, ts_us))"
-        )
-        conn.exec_driver_sql(
             "CREATE TEMP TABLE IF NOT EXISTS llmledger_slot_day "
             "(slot INTEGER PRIMARY KEY, day TEXT NOT NULL)"
         )
-        conn.exec_driver_sql("DELETE FROM llmledger_batch")
         conn.exec_driver_sql("DELETE FROM llmledger_slot_day")
 
 
@@ -78,30 +68,17 @@ def _upsert(table: Table, columns: str, select_sql: str, sums: tuple[str, ...]) 
     )
 
 
-def _statements(batch: bool, sqlite_plan: bool) -> list[str]:
-    """The upserts from events: hourly and daily, and with `batch` monthly too (the
-    rebuild fills monthly from daily: `_monthly_from_daily`). With `batch`, only the
-    events in ``llmledger_batch``; on SQLite the batch table is put first (``CROSS JOIN``
-    fixes SQLite's join order), so a batch costs the same however large the store has
-    grown."""
+def _statements() -> list[str]:
+    """The upserts of the hourly and daily rollups from every counted event (the monthly
+    ones are then summed from the daily: `_monthly_from_daily`)."""
     dims = "department, project, agent, key_id, provider, model"
     calls_cols = ", ".join(CALL_FIELDS)
     usage_cols = "usage_type, " + ", ".join(USAGE_FIELDS)
     hour = f"(e.ts_us / {SLOT_US * 4}) * {SLOT_US * 4}"
     day_join = f"JOIN llmledger_slot_day sd ON sd.slot = e.ts_us / {SLOT_US}"
     counted = f"WHERE e.status IN ({_STATUSES})"
-    cross = "CROSS JOIN" if sqlite_plan else "JOIN"
-    if batch:
-        # By id and time: on PostgreSQL the time prunes each look-up to one partition.
-        calls_from = f"llmledger_batch b {cross} events e ON e.id = b.id AND e.ts_us = b.ts_us"
-        usage_from = (
-            f"llmledger_batch b {cross} event_usage u ON u.event_id = b.id "
-            "JOIN events e ON e.id = b.id AND e.ts_us = b.ts_us"
-        )
-    else:
-        calls_from = "events e"
-        usage_from = "event_usage u JOIN events e ON e.id = u.event_id"
-    month = "substr(sd.day, 1, 7)"
+    calls_from = "events e"
+    usage_from = "event_usage u JOIN events e ON e.id = u.event_id"
     calls_tables = [
         (schema.calls_hourly, hour, "hour_us", ""),
         (schema.calls_daily, "sd.day", "day", day_join),
@@ -110,9 +87,6 @@ def _statements(batch: bool, sqlite_plan: bool) -> list[str]:
         (schema.usage_hourly, hour, "hour_us", ""),
         (schema.usage_daily, "sd.day", "day", day_join),
     ]
-    if batch:
-        calls_tables.append((schema.calls_monthly, month, "month", day_join))
-        usage_tables.append((schema.usage_monthly, month, "month", day_join))
     out = []
     for table, bucket, bucket_col, join in calls_tables:
         select_sql = (
@@ -145,18 +119,6 @@ def _monthly_from_daily() -> list[str]:
     return out
 
 
-def add_batch(conn: Connection, keys: list[tuple[str, int]], zone: ZoneInfo) -> None:
-    """Add the events `keys` (id and ``ts_us``; already inserted in this transaction)
-    to the rollups."""
-    _temp_tables(conn)
-    conn.exec_driver_sql(
-        f"INSERT INTO llmledger_batch (id, ts_us) VALUES ({_mark(conn)}, {_mark(conn)})", keys
-    )
-    _slot_days(conn, (ts // SLOT_US for _, ts in keys), zone)
-    for sql in _statements(True, conn.dialect.name == "sqlite"):
-        conn.exec_driver_sql(sql)
-
-
 def add_all(conn: Connection, zone: ZoneInfo, *, first_day: str | None = None) -> None:
     """Add every counted event to (emptied) rollups: the rebuild. With `first_day`, the
     daily rollups only from that local date on (the days before it are kept as they are:
@@ -168,5 +130,5 @@ def add_all(conn: Connection, zone: ZoneInfo, *, first_day: str | None = None) -
         conn.exec_driver_sql(
             f"DELETE FROM llmledger_slot_day WHERE day < {_mark(conn)}", (first_day,)
         )
-    for sql in _statements(False, conn.dialect.name == "sqlite") + _monthly_from_daily():
+    for sql in _statements() + _monthly_from_daily():
         conn.exec_driver_sql(sql)

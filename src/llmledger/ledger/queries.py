@@ -17,20 +17,11 @@ from datetime import date, timedelta
 from sqlalchemy import ColumnElement, Connection, Subquery, Table, func, select, union_all
 
 from llmledger.ledger import schema
+from llmledger.ledger.rollups import CALL_FIELDS, USAGE_FIELDS
 
 #: Dimensions a breakdown can group by, with the column each reads.
 GROUPABLE = ("department", "project", "agent", "key_id", "provider", "model")
 TIME_GROUPS = ("day", "month")
-_CALL_VALUES = (
-    "calls",
-    "cost_nanos",
-    "list_cost_nanos",
-    "unpriced_calls",
-    "routed_calls",
-    "routed_cost_nanos",
-    "requested_cost_nanos",
-)
-_USAGE_VALUES = ("quantity_milli", "cost_nanos", "list_cost_nanos")
 _ONE_DAY = timedelta(days=1)
 
 
@@ -171,10 +162,10 @@ def call_sums(
 ) -> list[CallSums]:
     """Calls and cost from the rollups between local dates (inclusive)."""
     rows = _rows(
-        schema.calls_daily, schema.calls_monthly, start, end, group_by, filters or {}, _CALL_VALUES
+        schema.calls_daily, schema.calls_monthly, start, end, group_by, filters or {}, CALL_FIELDS
     )
     cols = [rows.c[name] for name in group_by]
-    stmt = select(*cols, *(func.sum(rows.c[v]) for v in _CALL_VALUES)).having(
+    stmt = select(*cols, *(func.sum(rows.c[v]) for v in CALL_FIELDS)).having(
         func.sum(rows.c.calls) != 0
     )
     if cols:
@@ -199,12 +190,12 @@ def usage_sums(
         end,
         group_by,
         filters or {},
-        _USAGE_VALUES,
+        USAGE_FIELDS,
         usage_types or (),
     )
     cols = [rows.c[name] for name in group_by]
     stmt = (
-        select(*cols, rows.c.usage_type, *(func.sum(rows.c[v]) for v in _USAGE_VALUES))
+        select(*cols, rows.c.usage_type, *(func.sum(rows.c[v]) for v in USAGE_FIELDS))
         .group_by(*cols, rows.c.usage_type)
         .having(func.sum(rows.c.quantity_milli) != 0)
         .order_by(*cols, rows.c.usage_type)
