@@ -453,6 +453,7 @@ def create_app(settings: Settings, **overrides: Any) -> LedgerApp:
         writer=LedgerWriter(
             store,
             max_batch=settings.store.batch_max_events,
+            linger_s=settings.store.batch_linger_ms / 1000,
             retry_for_s=settings.store.settle_retry_s,
             journal=Journal(settings.store.journal_path, in_flight_s=lease_seconds(settings))
             if settings.store.unreachable == "fail_open"

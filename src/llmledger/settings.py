@@ -82,6 +82,13 @@ class StoreSettings(Section):
     batch_max_events: int = Field(
         512, ge=1, description="Most writes committed together by the writer (group commit)."
     )
+    batch_linger_ms: float = Field(
+        5.0,
+        ge=0,
+        le=1000,
+        description="How long the writer gathers writes nobody waits for (settlements) "
+        "before committing them together; a reservation ends the wait at once.",
+    )
     pool_size: int = Field(8, ge=1, description="PostgreSQL connection pool size.")
     connect_timeout_s: float = Field(
         5.0,

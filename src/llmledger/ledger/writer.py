@@ -73,6 +73,7 @@ class LedgerWriter:
         retry_for_s: float = 120.0,
         journal: Journal | None = None,
         probe_s: float = 1.0,
+        linger_s: float = 0.0,
     ) -> None:
         self.store = store
         #: The fail_open journal; None: fail closed.
@@ -82,6 +83,8 @@ class LedgerWriter:
         #: Reservations written to the journal by this process (cumulative).
         self.journaled = 0
         self.max_batch = max_batch
+        #: How long a batch nobody awaits (settlements) waits for more writes.
+        self.linger_s = linger_s
         self.retry_for_s = retry_for_s
         #: Writes nobody awaits, kept while the store is unreachable: (due, job).
         self._retry: list[tuple[float, _Job[Any]]] = []
@@ -181,15 +184,26 @@ class LedgerWriter:
             batch = due + ([first] if first is not None else [])
             if not batch:
                 continue
+            awaited = any(job.future is not None for job in batch)
+            deadline = time.monotonic() + self.linger_s
             while not stopping and len(batch) < self.max_batch:
                 try:
                     nxt = self._queue.get_nowait()
                 except queue.Empty:
-                    break
+                    # Nobody waits for this batch: gather more for a moment (fewer,
+                    # larger commits); a write someone awaits ends the wait at once.
+                    left = deadline - time.monotonic()
+                    if awaited or left <= 0:
+                        break
+                    try:
+                        nxt = self._queue.get(timeout=left)
+                    except queue.Empty:
+                        break
                 if nxt is _STOP:
                     stopping = True
                     break
                 batch.append(nxt)
+                awaited = awaited or nxt.future is not None
             self._write(batch)
             with self._lock:
                 self._pending -= len(batch) - len(due)
