@@ -18,9 +18,10 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from llmledger.gateway import asgi
+from llmledger.gateway.context import GatewayContext
 from llmledger.gateway.keycache import KeyCache
 from llmledger.gateway.prompts import PromptLog
-from llmledger.gateway.proxy import GatewayContext, ProviderHandler
+from llmledger.gateway.proxy import ProviderHandler
 from llmledger.gateway.ratelimit import Limiter, RateLimits
 from llmledger.gateway.revocations import RevocationFeed
 from llmledger.gateway.routes import PREFIXES, ProviderRoute

@@ -9,27 +9,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from copy import copy
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 import aiohttp
 import yarl
-from sqlalchemy import Connection
 
 from llmledger.gateway import asgi
 from llmledger.gateway.attribution import Attribution, resolve
-from llmledger.gateway.ids import RequestIds
-from llmledger.gateway.keycache import KeyCache
+from llmledger.gateway.context import GatewayContext
 from llmledger.gateway.metering import new_event, settled, worst_case
-from llmledger.gateway.prompts import PromptLog
-from llmledger.gateway.ratelimit import Limiter, RateLimits
+from llmledger.gateway.rejection import Rejection, UpstreamCut, safe_subpath
 from llmledger.gateway.routes import ProviderRoute
-from llmledger.guardrails.book import BudgetBook
 from llmledger.guardrails.counters import LocalCounters
-from llmledger.guardrails.redis_book import RedisBudgets, RedisDown
+from llmledger.guardrails.redis_book import RedisDown
 from llmledger.ledger import reservations
 from llmledger.ledger.event import EventStatus, UsageEvent
 from llmledger.ledger.journal import (
@@ -38,90 +34,20 @@ from llmledger.ledger.journal import (
     reservation_record,
     settlement_record,
 )
-from llmledger.ledger.reservation_log import ReservationLog, reservation_line
+from llmledger.ledger.reservation_log import reservation_line
 from llmledger.ledger.reservations import BLOCKED, HELD, SETTLED, CallWrite, Hold, Refusal
-from llmledger.ledger.writer import LedgerWriter, WriteFailed, WriteMany
+from llmledger.ledger.writer import WriteFailed
 from llmledger.money import format_usd
 from llmledger.ops.logging import request_id as current_request_id
-from llmledger.ops.metrics import Metrics
 from llmledger.otel.mapping import trace_detail
-from llmledger.pricing import PriceCatalog
 from llmledger.providers.base import Metered, RequestError, RequestInfo
-from llmledger.routing.hook import ROUTED_FROM, RoutedCall, RoutingHook, account, plan, sent_to
+from llmledger.routing.hook import ROUTED_FROM, RoutedCall, account, plan, sent_to
 from llmledger.usage import Usage
 
 log = logging.getLogger("llmledger.gateway")
 REQUEST_ID = "x-llmledger-request-id"
 COST = "x-llmledger-cost-usd"
 _STREAM_TYPES = ("text/event-stream", "application/vnd.amazon.eventstream", "application/x-ndjson")
-
-
-@dataclass(slots=True)
-class GatewayContext:
-    """What every provider handler shares (one per application)."""
-
-    writer: LedgerWriter
-    catalog: PriceCatalog
-    keys: KeyCache
-    budgets: BudgetBook
-    max_body_bytes: int
-    allow_unpriced: bool
-    routing: RoutingHook | None = None
-    #: Every provider's route, for calls routed to another provider's model.
-    routes: Mapping[str, ProviderRoute] = field(default_factory=dict)
-    #: Hands each settled call to the OpenTelemetry span exporter ([otel]); None: off.
-    spans: Callable[[UsageEvent], None] | None = None
-    #: Per-key requests/tokens per minute: in memory per process (gateway/ratelimit.py),
-    #: or shared by the replicas through Redis (gateway/shared_limits.py).
-    limits: Limiter = field(default_factory=RateLimits)
-    #: Prompt logging (gateway/prompts.py); None or inactive: nothing is captured.
-    prompts: PromptLog | None = None
-    #: Prometheus metrics (ops/metrics.py); None: not counted.
-    metrics: Metrics | None = None
-    #: A store one process owns (SQLite): budget holds decided in this process's memory
-    #: (guardrails/counters.py), reservations made durable by the reservation log, and
-    #: every write of a call left to the writer. None: the store decides (PostgreSQL).
-    counters: LocalCounters | None = None
-    reservation_log: ReservationLog | None = None
-    #: Budget holds decided in Redis first, across replicas (guardrails/redis_book.py).
-    redis: RedisBudgets | None = None
-    #: Request (and event) ids, without a system call per call.
-    ids: RequestIds = field(default_factory=RequestIds)
-    settle_many: WriteMany = field(init=False)
-    write_calls: WriteMany = field(init=False)
-
-    def __post_init__(self) -> None:
-        zone = self.writer.store.zone
-
-        def settle_many(conn: Connection, events: list[UsageEvent]) -> list[bool]:
-            return reservations.settle_many(conn, events, zone)
-
-        def write_calls(conn: Connection, writes: list[CallWrite]) -> list[bool]:
-            return reservations.write_calls(conn, writes, zone)
-
-        # One function each for the application, so the writer merges every write of a
-        # kind queued in a transaction into a few statements.
-        self.settle_many = settle_many
-        self.write_calls = write_calls
-
-
-class Rejection(Exception):
-    def __init__(
-        self, status: int, error_type: str, message: str, headers: dict[str, str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status, self.error_type, self.message = status, error_type, message
-        self.headers = headers or {}
-
-
-def _safe_subpath(path: str, prefix: str) -> str:
-    sub = path[len(prefix) :]
-    if not sub.startswith("/"):
-        sub = "/" + sub
-    segments = sub.split("/")
-    if any(s in (".", "..") for s in segments) or "//" in sub or "\\" in sub:
-        raise Rejection(400, "invalid_request_error", "invalid path")
-    return sub
 
 
 class ProviderHandler:
@@ -164,10 +90,10 @@ class ProviderHandler:
         ctx, route = self.ctx, self.route
         started = time.perf_counter()
         method: str = scope["method"]
-        subpath = _safe_subpath(scope["path"], route.prefix)
+        subpath = safe_subpath(scope["path"], route.prefix)
         raw_path = scope.get("raw_path")
         wire_subpath = (
-            _safe_subpath(raw_path.decode("latin-1"), route.prefix) if raw_path else subpath
+            safe_subpath(raw_path.decode("latin-1"), route.prefix) if raw_path else subpath
         )
         query_string = scope.get("query_string", b"").decode("latin-1")
         headers = asgi.request_headers(scope)
@@ -346,7 +272,7 @@ class ProviderHandler:
         ctx.writer.submit_many_nowait(
             ctx.write_calls,
             CallWrite(HELD, reserved, tuple(holds)),
-            then=None if rlog is None else _forget_in(rlog, event.id),
+            then=None if rlog is None else rlog.forget_when_committed(event.id),
         )
         if ctx.metrics is not None:
             ctx.metrics.in_flight.inc()
@@ -662,16 +588,3 @@ class ProviderHandler:
             )
         finally:
             self._unsettled(event)
-
-
-def _forget_in(rlog: ReservationLog, event_id: str) -> Callable[[object], None]:
-    """The writer's word that `event_id`'s reservation is in the store."""
-
-    def committed(_result: object) -> None:
-        rlog.committed((event_id,))
-
-    return committed
-
-
-class UpstreamCut(Exception):
-    """Raised to abort the caller's connection when the upstream's stream broke off."""

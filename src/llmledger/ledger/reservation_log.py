@@ -25,7 +25,7 @@ import fcntl
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,14 @@ class ReservationLog:
                     done.append(seg)
         for seg in done:
             _drop(seg)
+
+    def forget_when_committed(self, event_id: str) -> Callable[[object], None]:
+        """The writer's callback for when `event_id`'s reservation is in the store."""
+
+        def committed(_result: object) -> None:
+            self.committed((event_id,))
+
+        return committed
 
     @property
     def pending(self) -> int:
