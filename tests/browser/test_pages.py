@@ -82,6 +82,13 @@ def test_attribution_drill_down_and_sort(
     page.locator("th a[data-sort='video_seconds']").click()
     expect(page).to_have_url(re.compile("sort=video_seconds"))
     expect(page.locator("#attr-table tbody tr").first).to_have_attribute("data-path", "Engineering")
+    # The sort swapped the view in: let htmx finish and wire up the new filter form
+    # before changing it, or the change lands on a form nothing listens to yet.
+    page.wait_for_function(
+        "() => { const f = document.querySelector('form.filters');"
+        " return !!f && !!f['htmx-internal-data']"
+        " && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling'); }"
+    )
     page.select_option("select[name=provider]", "bedrock")
     expect(page).to_have_url(re.compile("provider=bedrock"))
     names = page.locator("#attr-table tr.level-0").evaluate_all(

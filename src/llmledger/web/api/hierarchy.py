@@ -40,16 +40,22 @@ class Node:
         for k, c in usage_cost.items():
             self.usage_cost_nanos[k] = self.usage_cost_nanos.get(k, 0) + c
 
-    def as_json(self, depth: int) -> dict[str, object]:
-        out: dict[str, object] = {
-            LEVELS[depth]: self.name,
-            "cost_usd": format_usd(self.cost_nanos),
-            "requests": self.requests,
+    def usage_json(self) -> dict[str, object]:
+        """This node's own figures by usage type (not its children's)."""
+        return {
             "usage": {k: _q(self.usage[k]) for k in sorted(self.usage, key=_ORDER.__getitem__)},
             "usage_cost_usd": {
                 k: format_usd(self.usage_cost_nanos[k])
                 for k in sorted(self.usage_cost_nanos, key=_ORDER.__getitem__)
             },
+        }
+
+    def as_json(self, depth: int) -> dict[str, object]:
+        out: dict[str, object] = {
+            LEVELS[depth]: self.name,
+            "cost_usd": format_usd(self.cost_nanos),
+            "requests": self.requests,
+            **self.usage_json(),
         }
         if depth + 1 < len(LEVELS):
             kids = sorted(self.children.values(), key=lambda n: (-n.cost_nanos, n.name))
@@ -80,7 +86,7 @@ def hierarchy(
     if not root.children and filters:
         check_known(conn, filters if check is None else check)
     departments = sorted(root.children.values(), key=lambda n: (-n.cost_nanos, n.name))
-    totals = root.as_json(0)
+    totals = root.usage_json()
     return {
         "from": period.start.isoformat(),
         "to": period.end.isoformat(),
