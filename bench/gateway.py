@@ -176,7 +176,7 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"process {proc.args} exited with {proc.returncode}")
+            raise RuntimeError(f"process {proc.args!r} exited with {proc.returncode}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
