@@ -22,7 +22,13 @@ from llmledger.gateway import asgi
 from llmledger.gateway.attribution import Attribution, resolve
 from llmledger.gateway.context import GatewayContext
 from llmledger.gateway.metering import new_event, settled, worst_case
-from llmledger.gateway.rejection import Rejection, UpstreamCut, safe_subpath
+from llmledger.gateway.rejection import (
+    Rejection,
+    UpstreamCut,
+    budget_exceeded,
+    safe_subpath,
+    store_unavailable,
+)
 from llmledger.gateway.routes import ProviderRoute
 from llmledger.guardrails.counters import LocalCounters
 from llmledger.guardrails.redis_book import RedisDown
@@ -165,18 +171,51 @@ class ProviderHandler:
             )
         event = new_event(request_id, now, provider, info, who, reserved)
         event.detail = trace_detail(headers)  # lets OTLP ingest know this call (otel/)
-        await self._reserve(event, who, now)
-        if ctx.prompts is not None and ctx.prompts.active:
-            ctx.prompts.open(event, body)
+        await self._reserve_and_forward(
+            scope,
+            receive,
+            send,
+            method,
+            wire_subpath,
+            query_string,
+            headers,
+            body,
+            info,
+            event,
+            who,
+            started,
+            routed,
+        )
+
+    async def _reserve_and_forward(
+        self,
+        scope: asgi.Scope,
+        receive: asgi.Receive,
+        send: asgi.Send,
+        method: str,
+        subpath: str,
+        query: str,
+        headers: dict[str, str],
+        body: bytes,
+        info: RequestInfo,
+        event: UsageEvent,
+        who: Attribution,
+        started: float,
+        routed: RoutedCall | None,
+    ) -> None:
+        """Reserve `event`, then forward the call; a call that ends unsettled (an error
+        on the way) is settled at its reservation."""
+        await self._reserve(event, who, event.ts)
+        if self.ctx.prompts is not None and self.ctx.prompts.active:
+            self.ctx.prompts.open(event, body)
         try:
             await self._forward(
                 scope,
                 receive,
                 send,
-                request_id,
                 method,
-                wire_subpath,
-                query_string,
+                subpath,
+                query,
                 headers,
                 body,
                 info,
@@ -205,12 +244,7 @@ class ProviderHandler:
                 early = None  # the store alone decides
             else:
                 if early is not None:
-                    # Refused without the store: nothing was forwarded, so the blocked
-                    # event need not be durable first; it is written behind the answer.
-                    ctx.writer.submit_many_nowait(
-                        ctx.write_calls, CallWrite(BLOCKED, reservations.blocked(event))
-                    )
-                    raise self._refused(early, event, now)
+                    raise self._blocked(early, event, now)
                 in_redis = True
         # fail_open: what the journal keeps if the store cannot take the reservation
         # (made now, before the writer touches the event).
@@ -255,10 +289,7 @@ class ProviderHandler:
                     raise self._unavailable(exc) from None
             refusal = counters.hold(event.id, holds, event.reserved_nanos)
             if refusal is not None:
-                ctx.writer.submit_many_nowait(
-                    ctx.write_calls, CallWrite(BLOCKED, reservations.blocked(event))
-                )
-                raise self._refused(refusal, event, now)
+                raise self._blocked(refusal, event, now)
         reserved = copy(event)  # `settled` updates the call's event in place later
         reserved.status = EventStatus.RESERVED
         rlog = ctx.reservation_log
@@ -281,30 +312,19 @@ class ProviderHandler:
         if self.ctx.metrics is not None:
             self.ctx.metrics.store_refusals.labels("refused").inc()
         log.warning("reservation not recorded (%s): call refused", exc)
-        why = "unreachable" if exc.unreachable else "unavailable"
-        return Rejection(
-            503,
-            "api_error",
-            f"the ledger store is {why}; the call was not forwarded (retry later)",
-            {"retry-after": "5"},
-        )
+        return store_unavailable(exc.unreachable)
 
     def _refused(self, refusal: Refusal, event: UsageEvent, now: datetime) -> Rejection:
-        ctx = self.ctx
-        if ctx.metrics is not None:
-            ctx.metrics.blocked.labels(event.provider).inc()
-        reset = ctx.budgets.reset_at(refusal.hold.budget_id, now)
-        extra = {}
-        message = (
-            f"budget exceeded for {refusal.hold.scope}: "
-            f"limit ${format_usd(refusal.hold.limit_nanos)}, "
-            f"spent ${format_usd(refusal.spent_nanos)}, "
-            f"reserved ${format_usd(refusal.reserved_nanos)}"
-        )
-        if reset is not None:
-            extra["retry-after"] = str(max(1, int((reset - now).total_seconds())))
-            message += f"; resets {reset.isoformat()}"
-        return Rejection(429, "budget_exceeded", message, extra)
+        if self.ctx.metrics is not None:
+            self.ctx.metrics.blocked.labels(event.provider).inc()
+        return budget_exceeded(refusal, self.ctx.budgets.reset_at(refusal.hold.budget_id, now), now)
+
+    def _blocked(self, refusal: Refusal, event: UsageEvent, now: datetime) -> Rejection:
+        """Refused without the store: nothing was forwarded, so the blocked event need
+        not be durable first; it is written behind the answer."""
+        blocked = CallWrite(BLOCKED, reservations.blocked(event))
+        self.ctx.writer.submit_many_nowait(self.ctx.write_calls, blocked)
+        return self._refused(refusal, event, now)
 
     def _unsettled(self, event: UsageEvent) -> None:
         """The call ended without a settlement (cancelled): its hold stays booked at the
@@ -356,7 +376,6 @@ class ProviderHandler:
         scope: asgi.Scope,
         receive: asgi.Receive,
         send: asgi.Send,
-        request_id: str,
         method: str,
         subpath: str,
         query: str,
@@ -367,6 +386,7 @@ class ProviderHandler:
         started: float,
         routed: RoutedCall | None = None,
     ) -> None:
+        request_id = event.id
         cross = routed.cross if routed is not None else None  # translated to another provider
         route = cross.route if cross is not None else self.route
         assert route.session is not None
@@ -567,24 +587,18 @@ class ProviderHandler:
         info = routed.requested
         reserved, _ = worst_case(self.ctx.catalog, self.route.provider, info, now)
         event = new_event(request_id, now, self.route.provider, info, routed.who, reserved)
-        await self._reserve(event, routed.who, now)
-        if self.ctx.prompts is not None and self.ctx.prompts.active:
-            self.ctx.prompts.open(event, routed.body)
-        try:
-            await self._forward(
-                scope,
-                receive,
-                send,
-                request_id,
-                method,
-                routed.wire_subpath,
-                query,
-                headers,
-                routed.body,
-                info,
-                event,
-                started,
-                routed.falling_back(why),
-            )
-        finally:
-            self._unsettled(event)
+        await self._reserve_and_forward(
+            scope,
+            receive,
+            send,
+            method,
+            routed.wire_subpath,
+            query,
+            headers,
+            routed.body,
+            info,
+            event,
+            routed.who,
+            started,
+            routed.falling_back(why),
+        )
