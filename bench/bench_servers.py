@@ -1,6 +1,8 @@
-"""The two reference servers of bench/gateway.py: an instant upstream that answers the
-four providers' APIs with fixed small bodies (usage included, zero work), and the floor,
-a bare aiohttp pass-through proxy with no auth and no metering."""
+"""The reference servers of bench/gateway.py: an instant upstream that answers the four
+providers' APIs with fixed small bodies (usage included, zero work); the floor, a bare
+aiohttp pass-through proxy with no auth and no metering; and the stack floor, the same
+pass-through as a raw ASGI app on the gateway's own server stack (uvicorn, uvloop,
+httptools), which tells the server's share of the gap from the product's."""
 
 from __future__ import annotations
 
@@ -186,6 +188,65 @@ def run_floor(port: int, upstream: str) -> None:
     app.on_cleanup.append(on_cleanup)
     app.router.add_route("*", "/{tail:.*}", handle)
     web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None, backlog=4096)
+
+
+def run_stack_floor(port: int, upstream: str) -> None:
+    """The pass-through of `run_floor` as a raw ASGI app on uvicorn (uvloop, httptools):
+    no Starlette, no auth, no metering."""
+    import aiohttp
+    import uvicorn
+    import yarl
+
+    sessions: list[aiohttp.ClientSession] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    sessions.append(
+                        aiohttp.ClientSession(
+                            connector=aiohttp.TCPConnector(limit=0), auto_decompress=False
+                        )
+                    )
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await sessions[0].close()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        sub = "/" + scope["raw_path"].decode().split("/", 2)[2]
+        headers = {
+            k.decode(): v.decode() for k, v in scope["headers"] if k.decode().lower() not in _HOP
+        }
+        async with sessions[0].request(
+            scope["method"], yarl.URL(upstream + sub, encoded=True), headers=headers, data=body
+        ) as up:
+            out = [(k.encode(), v.encode()) for k, v in up.headers.items() if k.lower() not in _HOP]
+            await send({"type": "http.response.start", "status": up.status, "headers": out})
+            if up.content_type == "text/event-stream":
+                async for chunk in up.content.iter_any():
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            await send({"type": "http.response.body", "body": await up.read()})
+
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_level="warning",
+        backlog=4096,
+    )
 
 
 # --- the llmledger gateway --------------------------------------------------------------

@@ -5,7 +5,10 @@ answers with usage, zero work) on core 1; the system under test on core 0 — ei
 llmledger gateway (uvicorn + uvloop + httptools, SQLite ledger in a temp dir, a virtual
 key, provider base URLs pointing at the instant upstream) or a bare pass-through proxy
 (aiohttp server + aiohttp client, no auth, no metering: the floor); the load generator
-(wrk, or an aiohttp one if wrk is missing) on core 1.
+(wrk, or an aiohttp one if wrk is missing) on core 1. A fourth, the stack floor (the
+same pass-through as a raw ASGI app on uvicorn, the gateway's server), is measured beside
+them on core 0 and splits the gap: server stack, the gateway's event loop, and its ledger
+writer thread (CPU per request of each, from /proc).
 
 Measured for OpenAI chat (JSON and SSE), Anthropic messages, Gemini generateContent and
 Bedrock Converse: requests/s at --connections, p50/p99 latency at one connection; time
@@ -39,7 +42,7 @@ from typing import Any
 
 UPSTREAM_CORE, PROXY_CORE, LOAD_CORE = 1, 0, 1
 
-from bench_servers import run_floor, run_upstream  # noqa: E402
+from bench_servers import run_floor, run_stack_floor, run_upstream  # noqa: E402
 
 
 def run_gateway(port: int, upstream: str, workdir: Path, budgets: bool = False) -> None:
@@ -160,6 +163,8 @@ class Result:
     p99_ms: float
     cpu_us: float = 0.0
     """CPU time (user + system) the proxy process spent per request under load."""
+    writer_us: float = 0.0
+    """Of `cpu_us`, what the gateway's ledger writer thread spent (0 for the floor)."""
 
 
 def free_port() -> int:
@@ -265,6 +270,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def writer_seconds(pid: int) -> float:
+    """CPU time of the process's ledger writer thread (named ``llmledger-writer``)."""
+    total = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            if not (task / "comm").read_text().startswith("llmledger-writ"):
+                continue
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def measure(
     base: str,
     pid: int,
@@ -287,11 +306,12 @@ def measure(
         return asyncio.run(_aiohttp_load(url, scenario, key, conns, seconds))
 
     load(8, 1)  # warm up
-    cpu0 = cpu_seconds(pid)
+    cpu0, writer0 = cpu_seconds(pid), writer_seconds(pid)
     loaded = load(connections, duration)
-    cpu = cpu_seconds(pid) - cpu0
+    cpu, writer = cpu_seconds(pid) - cpu0, writer_seconds(pid) - writer0
     single = load(1, duration / 2)
-    return Result(loaded.rps, single.p50_ms, single.p99_ms, cpu * 1e6 / max(1.0, loaded.cpu_us))
+    calls = max(1.0, loaded.cpu_us)
+    return Result(loaded.rps, single.p50_ms, single.p99_ms, cpu * 1e6 / calls, writer * 1e6 / calls)
 
 
 def best(results: list[Result]) -> Result:
@@ -301,6 +321,7 @@ def best(results: list[Result]) -> Result:
         min(r.p50_ms for r in results),
         min(r.p99_ms for r in results),
         min(r.cpu_us for r in results),
+        min(r.writer_us for r in results),
     )
 
 
@@ -382,6 +403,8 @@ def child(args: argparse.Namespace) -> None:
         run_upstream(args.port)
     elif args.role == "floor":
         run_floor(args.port, args.upstream)
+    elif args.role == "stack":
+        run_stack_floor(args.port, args.upstream)
     else:
         run_gateway(args.port, args.upstream, Path(args.workdir), args.role == "gateway-budgets")
 
@@ -421,7 +444,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="llmledger-bench-") as tmp:
         workdir = Path(tmp)
         try:
-            up_port, gw_port, floor_port = free_port(), free_port(), free_port()
+            up_port, gw_port, floor_port, stack_port = (free_port() for _ in range(4))
             upstream = f"http://127.0.0.1:{up_port}"
             procs.append(spawn("upstream", UPSTREAM_CORE, "--port", str(up_port)))
             wait_port(up_port, procs[-1])
@@ -438,20 +461,25 @@ def main() -> None:
             procs.append(gateway)
             floor = spawn("floor", PROXY_CORE, "--port", str(floor_port), "--upstream", upstream)
             procs.append(floor)
+            stack = spawn("stack", PROXY_CORE, "--port", str(stack_port), "--upstream", upstream)
+            procs.append(stack)
             wait_port(gw_port, gateway)
             wait_port(floor_port, floor)
+            wait_port(stack_port, stack)
             key = (workdir / "key").read_text()
             targets = {
                 "gateway": f"http://127.0.0.1:{gw_port}",
                 "floor": f"http://127.0.0.1:{floor_port}",
+                "stack": f"http://127.0.0.1:{stack_port}",
             }
             scenarios = [
                 s
                 for s in SCENARIOS
                 if not args.only or any(o in s.name for o in args.only.split(","))
             ]
-            pids = {"gateway": gateway.pid, "floor": floor.pid}
+            pids = {"gateway": gateway.pid, "floor": floor.pid, "stack": stack.pid}
             rows: list[tuple[str, Result, Result]] = []
+            stack_rows: dict[str, Result] = {}
             for scenario in scenarios:
                 got: dict[str, list[Result]] = {name: [] for name in targets}
                 for _ in range(args.rounds):  # interleaved, so drift hits both alike
@@ -468,6 +496,7 @@ def main() -> None:
                             )
                         )
                 rows.append((scenario.name, best(got["gateway"]), best(got["floor"])))
+                stack_rows[scenario.name] = best(got["stack"])
                 print(f"  measured {scenario.name}", file=sys.stderr)
             ttfb = {
                 name: asyncio.run(first_byte(base, key, args.first_byte_count))
@@ -487,11 +516,12 @@ def main() -> None:
                     proc.wait(10)
                 except subprocess.TimeoutExpired:
                     proc.kill()
-    report(rows, ttfb, held, args, loadgen, time.monotonic() - t_start)
+    report(rows, stack_rows, ttfb, held, args, loadgen, time.monotonic() - t_start)
 
 
 def report(
     rows: list[tuple[str, Result, Result]],
+    stack_rows: dict[str, Result],
     ttfb: dict[str, tuple[float, float]],
     held: dict[str, tuple[float, float, float]],
     args: argparse.Namespace,
@@ -506,7 +536,7 @@ def report(
     head = (
         f"{'path':<24} {'gw req/s':>9} {'floor req/s':>11} {'ratio':>6} "
         f"{'gw p50':>8} {'floor p50':>9} {'Δp50':>7} {'gw p99':>8} {'floor p99':>9} "
-        f"{'gw cpu/req':>10} {'floor cpu/req':>13} {'cpu ratio':>9}"
+        f"{'gw cpu/req':>10} {'(writer)':>9} {'floor cpu/req':>13} {'cpu ratio':>9}"
     )
     print(head)
     print("-" * len(head))
@@ -515,7 +545,26 @@ def report(
             f"{name:<24} {gw.rps:>9.0f} {fl.rps:>11.0f} {gw.rps / fl.rps:>6.2f} "
             f"{gw.p50_ms:>6.2f}ms {fl.p50_ms:>7.2f}ms {gw.p50_ms - fl.p50_ms:>+5.2f}ms "
             f"{gw.p99_ms:>6.2f}ms {fl.p99_ms:>7.2f}ms "
-            f"{gw.cpu_us:>8.0f}us {fl.cpu_us:>11.0f}us {gw.cpu_us / fl.cpu_us:>9.2f}"
+            f"{gw.cpu_us:>8.0f}us {gw.writer_us:>7.0f}us {fl.cpu_us:>11.0f}us "
+            f"{gw.cpu_us / fl.cpu_us:>9.2f}"
+        )
+    print(
+        "\nwhere the gateway's CPU per request goes, against the floor (aiohttp server) and "
+        "the stack floor (the same pass-through as a raw ASGI app on uvicorn, the gateway's "
+        "server):"
+    )
+    head = (
+        f"{'path':<24} {'floor':>7} {'stack':>7} {'stack req/s':>11} {'ratio':>6} "
+        f"{'gw loop':>8} {'gw writer':>9} {'gw total':>8}"
+    )
+    print(head)
+    print("-" * len(head))
+    for name, gw, fl in rows:
+        st = stack_rows[name]
+        print(
+            f"{name:<24} {fl.cpu_us:>5.0f}us {st.cpu_us:>5.0f}us {st.rps:>11.0f} "
+            f"{st.rps / fl.rps:>6.2f} {gw.cpu_us - gw.writer_us:>6.0f}us "
+            f"{gw.writer_us:>7.0f}us {gw.cpu_us:>6.0f}us"
         )
     g50, g99 = ttfb["gateway"]
     f50, f99 = ttfb["floor"]

@@ -66,3 +66,21 @@ async def test_an_awaited_write_ends_the_linger(sqlite_store: Store) -> None:
     finally:
         writer.close()
     assert result == 42
+
+
+async def test_the_writer_thread_carries_its_name_at_the_os_level(sqlite_store: Store) -> None:
+    """`top -H` and /proc tell the writer from the event loop (bench/gateway.py reads it)."""
+    names: list[str] = []
+
+    def comm(_conn: Connection) -> None:
+        tid = threading.get_native_id()
+        with open(f"/proc/self/task/{tid}/comm") as f:
+            names.append(f.read().strip())
+
+    writer = LedgerWriter(sqlite_store)
+    writer.start()
+    try:
+        await writer.submit(comm)
+    finally:
+        writer.close()
+    assert names == ["llmledger-write"]  # the kernel keeps 15 bytes

@@ -32,6 +32,7 @@ from sqlalchemy import exc as sa_exc
 
 from llmledger.ledger.journal import Journal, Journaled, Record
 from llmledger.ledger.store import Store
+from llmledger.ops.thread_names import name_this_thread
 
 T = TypeVar("T")
 log = logging.getLogger("llmledger.writer")
@@ -170,6 +171,7 @@ class LedgerWriter:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        name_this_thread(self._thread.name)
         stopping = False
         while not stopping:
             due = self._due_retries()
