@@ -28,7 +28,7 @@ from llmledger.ledger.event import (
     UsageEvent,
     from_us,
 )
-from llmledger.ledger.recording import add_to_delta, event_row, usage_rows
+from llmledger.ledger.recording import add_to_delta, event_row, usage_tuples
 from llmledger.ledger.rollups import COUNTED_STATUSES, RollupDelta, apply
 from llmledger.usage import Usage, UsageType
 
@@ -242,12 +242,7 @@ def settle(conn: Connection, event: UsageEvent, zone: ZoneInfo) -> bool:
     if not result.rowcount:
         return False
     _settle_holds(conn, event.id, event.cost_nanos)
-    lines = usage_rows(event)
-    if lines:
-        conn.execute(schema.event_usage.insert(), lines)
-    delta = RollupDelta(zone)
-    add_to_delta(delta, event)
-    apply(conn, delta)
+    _book(conn, [event], zone)
     return True
 
 
@@ -341,14 +336,25 @@ def settle_many(conn: Connection, events: Sequence[UsageEvent], zone: ZoneInfo) 
         )
         for i in range(0, len(todo_ids), _IN_CHUNK):
             conn.execute(delete(rh).where(rh.c.event_id.in_(todo_ids[i : i + _IN_CHUNK])))
-    lines = [row for ev in todo for row in usage_rows(ev)]
+    _book(conn, todo, zone)
+    return done
+
+
+def _book(conn: Connection, events: Sequence[UsageEvent], zone: ZoneInfo) -> None:
+    """The usage lines and rollups of settled events."""
+    lines = [line for ev in events for line in usage_tuples(ev)]
     if lines:
-        conn.execute(schema.event_usage.insert(), lines)
+        m = _mark(conn)
+        _many(
+            conn,
+            f"INSERT INTO {schema.event_usage.name} (event_id, usage_type, quantity_milli, "
+            f"cost_nanos, list_cost_nanos) VALUES ({m}, {m}, {m}, {m}, {m})",
+            lines,
+        )
     delta = RollupDelta(zone)
-    for ev in todo:
+    for ev in events:
         add_to_delta(delta, ev)
     apply(conn, delta)
-    return done
 
 
 def reserve_many(
@@ -449,16 +455,68 @@ def _many(
 def write_calls(conn: Connection, writes: Sequence[CallWrite], zone: ZoneInfo) -> list[bool]:
     """Write a group of `CallWrite`s in one transaction, in an order that keeps each
     call's reservation before its settlement; for each, whether it was written (a
-    settlement of a call no longer open is not)."""
-    held = [(w.event, w.holds) for w in writes if w.kind == HELD]
+    settlement of a call no longer open is not).
+
+    A call whose reservation and settlement are both in the group is written once, as
+    settled: the same rows as the reservation then its settlement would leave (its holds
+    net to the cost added to each period's spend), with one insert instead of an insert,
+    an update and the holds' insert and delete."""
+    reservations = {w.event.id: w for w in writes if w.kind == HELD}
+    both: dict[str, tuple[CallWrite, UsageEvent]] = {}
+    for w in writes:
+        if w.kind == SETTLED and w.event.id in reservations and w.event.id not in both:
+            both[w.event.id] = (reservations[w.event.id], w.event)
+    held = [(w.event, w.holds) for w in writes if w.kind == HELD and w.event.id not in both]
     if held:
         record_held(conn, held)
+    if both:
+        _record_settled(conn, list(both.values()), zone)
     refused = [event_row(w.event) for w in writes if w.kind == BLOCKED]
     if refused:
         _insert(conn, schema.events.name, refused)
-    to_settle = [w.event for w in writes if w.kind == SETTLED]
-    done = iter(settle_many(conn, to_settle, zone) if to_settle else [])
-    return [next(done) if w.kind == SETTLED else True for w in writes]
+    to_settle: list[UsageEvent] = []
+    direct: list[bool] = []  # per SETTLED write: written by `_record_settled`
+    for w in writes:
+        if w.kind != SETTLED:
+            continue
+        pair = both.get(w.event.id)
+        direct.append(pair is not None and pair[1] is w.event)
+        if not direct[-1]:
+            to_settle.append(w.event)
+    settled_apart = iter(settle_many(conn, to_settle, zone) if to_settle else [])
+    firsts = iter(direct)
+    out: list[bool] = []
+    for w in writes:
+        if w.kind != SETTLED:
+            out.append(True)
+        else:
+            out.append(True if next(firsts) else next(settled_apart))
+    return out
+
+
+def _record_settled(
+    conn: Connection, pairs: Sequence[tuple[CallWrite, UsageEvent]], zone: ZoneInfo
+) -> None:
+    """Calls reserved and settled in one group: each event inserted as settled (with
+    the reservation's amount), each hold's period charged the cost, usage and rollups."""
+    rows = []
+    spend: list[tuple[int, str, int]] = []
+    for reservation, done in pairs:
+        row = event_row(done)
+        row["reserved_nanos"] = reservation.event.reserved_nanos
+        rows.append(row)
+        spend += [(done.cost_nanos, h.budget_id, h.period_start_us) for h in reservation.holds]
+    _insert(conn, schema.events.name, rows)
+    if spend:
+        spend.sort(key=lambda r: (r[1], r[2]))  # one lock order for concurrent writers
+        m = _mark(conn)
+        _many(
+            conn,
+            f"UPDATE budget_periods SET spent_nanos = spent_nanos + {m} "
+            f"WHERE budget_id = {m} AND period_start_us = {m}",
+            spend,
+        )
+    _book(conn, [done for _, done in pairs], zone)
 
 
 def _insert(conn: Connection, table: str, rows: list[dict[str, object]]) -> None:
