@@ -20,7 +20,8 @@ executive view over a store of tens of millions of raw events.
    counts. Also timed: the first page of ``GET /api/v1/events`` (raw events, newest first),
    importing 1,000 new records (deduplicated by id across every partition), and
    retention dropping the oldest month (partition and usage lines). The database is
-   dropped afterwards unless ``--keep``.
+   dropped afterwards unless ``--keep`` (with ``--reuse``, a fill cut off resumes in the
+   existing database, which is kept when a step fails).
 
     .venv/bin/python bench/scale.py [--replicas 1,2,4] [--events 10000000,100000000]
         [--months 24] [--duration 10] [--connections 64] [--skip-gateway] [--skip-view]
@@ -156,6 +157,15 @@ def recreate_db(server: str, name: str) -> str:
     with psycopg.connect(db_url(server, "postgres"), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
+    return db_url(server, name)
+
+
+def reuse_db(server: str, name: str) -> str:
+    """The database `name`, created if missing: a fill cut off resumes where it stopped."""
+    with psycopg.connect(db_url(server, "postgres"), autocommit=True) as admin:
+        found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if found.fetchone() is None:
+            admin.execute(f'CREATE DATABASE "{name}"')
     return db_url(server, name)
 
 
@@ -391,7 +401,8 @@ def bench_view(args: argparse.Namespace, work: Path) -> None:
     )
     rows = []
     for count in args.events:
-        url = recreate_db(args.pg, args.database)
+        url = (reuse_db if args.reuse else recreate_db)(args.pg, args.database)
+        done = False
         try:
             store = Store.open(url, UTC_ZONE)
             store.upgrade()
@@ -422,8 +433,9 @@ def bench_view(args: argparse.Namespace, work: Path) -> None:
             dropped_s, dropped = resumed(
                 "retention", args.pg, drop_oldest_month, url, now, args.months
             )
+            done = True
         finally:
-            if not args.keep:
+            if not args.keep and (done or not args.reuse):
                 drop_db(args.pg, args.database)
         rows.append((count, health, summary))
         print(
@@ -455,6 +467,11 @@ def main() -> None:
     parser.add_argument("--skip-gateway", action="store_true")
     parser.add_argument("--skip-view", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the view's database")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="resume in an existing view database (one count), kept if a step fails",
+    )
     args = parser.parse_args()
     args.replicas = [int(x) for x in args.replicas.split(",")]
     args.events = [int(x.replace("_", "")) for x in args.events.split(",")]
