@@ -14,9 +14,6 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 
-import anthropic
-import openai
-
 from llmledger.demo.setup import DemoKey
 
 log = logging.getLogger("llmledger.demo")
@@ -33,6 +30,11 @@ PROMPTS = (
 
 async def call_once(base_url: str, key: DemoKey, prompt: str) -> str:
     """One call through the gateway with the provider's own SDK; returns its outcome."""
+    # The SDKs load in about a second: imported when the demo's traffic starts, not
+    # with every command of the CLI.
+    import anthropic
+    import openai
+
     try:
         if key.provider == "openai":
             async with openai.AsyncOpenAI(
