@@ -2,10 +2,13 @@
 
     python bench/dashboard.py [--sizes 1000000,10000000] [--requests 60]
                               [--backend sqlite|postgresql] [--postgres URL]
+                              [--keep DIR]
 
 Fills a store (SQLite, or a fresh PostgreSQL database) with synthetic events straight in
-SQL (a year of 8 departments x 3 projects x 4 agents x 4 providers, two usage lines per
-event), rebuilds the rollups with the real rebuild (`llmledger db rebuild-rollups`),
+SQL (a year of 8 departments x 3 projects x 4 agents x 4 providers, a key per agent,
+an end user on one call in ten (2,000 of them, and one rare end user on one call in a
+million), 5% embeddings, 1% failed calls, two usage lines per event), rebuilds the
+rollups with the real rebuild (`llmledger db rebuild-rollups`),
 serves it with `llmledger serve` (its own process: uvloop, httptools, the start-up heap
 frozen, as in production) on loopback and times every admin API view the dashboard reads, at
 each size, in rounds over all the views. After each size it prints how long generation
@@ -60,7 +63,9 @@ _VALUES = """:start_us + (i - :first) * :step + :jitter,
   CASE i % 8 WHEN 0 THEN 'Engineering' WHEN 1 THEN 'Sales' WHEN 2 THEN 'Marketing'
     WHEN 3 THEN 'Finance' WHEN 4 THEN 'Operations' WHEN 5 THEN 'Support'
     WHEN 6 THEN 'Legal' ELSE 'unattributed' END,
-  'project-' || ((i / 8) % 3), 'agent-' || ((i / 24) % 4), '', '',
+  'project-' || ((i / 8) % 3), 'agent-' || ((i / 24) % 4), 'vk-' || (i % 96),
+  CASE WHEN i % 1000000 = 424242 THEN 'rare-user' WHEN i % 10 = 3
+    THEN 'user-' || ((i / 10) % 2000) ELSE '' END,
   CASE i % 4 WHEN 0 THEN 'openai' WHEN 1 THEN 'anthropic' WHEN 2 THEN 'google'
     ELSE 'bedrock' END,
   CASE i % 4 WHEN 0 THEN 'gpt-4o' WHEN 1 THEN 'claude-sonnet-4-5'
@@ -68,7 +73,8 @@ _VALUES = """:start_us + (i - :first) * :step + :jitter,
   CASE WHEN i % 10 = 0 AND i % 4 = 0 THEN 'gpt-4o-mini' WHEN i % 4 = 0 THEN 'gpt-4o'
     WHEN i % 4 = 1 THEN 'claude-sonnet-4-5' WHEN i % 4 = 2 THEN 'gemini-2.5-flash'
     ELSE 'amazon.nova-pro-v1:0' END,
-  'chat', 'import', 'settled', 0, 1000000 + (i * 7919) % 50000000,
+  CASE WHEN i % 20 = 12 THEN 'embeddings' ELSE 'chat' END, 'import',
+  CASE WHEN i % 97 = 5 THEN 'failed' ELSE 'settled' END, 0, 1000000 + (i * 7919) % 50000000,
   1000000 + (i * 7919) % 50000000, 0,
   CASE WHEN i % 10 = 0 AND i % 4 = 0 THEN 3 * (1000000 + (i * 7919) % 50000000) END,
   CASE WHEN i % 10 = 0 AND i % 4 = 0 THEN 'gpt-4o' END, 400 + i % 900"""
@@ -135,10 +141,17 @@ def grow(store: Store, have: int, want: int) -> tuple[float, float]:
     return inserted, rebuilt
 
 
-def views(deep_cursor: str) -> dict[str, str]:
+#: A single key (one call in 96), an end user (one call in 20,000) and the rare end user.
+KEY = "vk-77"
+END_USER = "user-1234"
+RARE_END_USER = "rare-user"
+
+
+def views(deep: str, deep_key: str) -> dict[str, str]:
     today = datetime.now(UTC).date()
     year_ago = (today - timedelta(days=365)).isoformat()
     quarter_ago = (today - timedelta(days=91)).isoformat()
+    events = "/api/v1/events?limit=50"
     return {
         "healthz (reference)": "/healthz",
         "summary": "/api/v1/summary",
@@ -154,9 +167,22 @@ def views(deep_cursor: str) -> dict[str, str]:
         "roi (3 months)": "/api/v1/roi",
         "budgets": "/api/v1/budgets",
         "anomalies": "/api/v1/anomalies",
-        "events page 1": "/api/v1/events?limit=50",
-        "events, filtered": "/api/v1/events?limit=50&department=Sales&provider=anthropic",
-        "events, deep page": f"/api/v1/events?limit=50&cursor={deep_cursor}",
+        "events page 1": events,
+        "events, deep page": f"{events}&cursor={deep}",
+        "events by department": f"{events}&department=Sales",
+        "events by project": f"{events}&project=project-1",
+        "events by agent": f"{events}&agent=agent-2",
+        "events by key": f"{events}&key={KEY}",
+        "events by key, deep page": f"{events}&key={KEY}&cursor={deep_key}",
+        "events by end user": f"{events}&end_user={END_USER}",
+        "events by rare end user": f"{events}&end_user={RARE_END_USER}",
+        "events by provider": f"{events}&provider=anthropic",
+        "events by model (2.5%)": f"{events}&model=gpt-4o-mini",
+        "events by operation (5%)": f"{events}&operation=embeddings",
+        "events by status (1%)": f"{events}&status=failed",
+        "events, department + agent": f"{events}&department=Sales&agent=agent-2",
+        "events, department + provider": f"{events}&department=Sales&provider=anthropic",
+        "events, key + status": f"{events}&key={KEY}&status=failed",
     }
 
 
@@ -209,23 +235,32 @@ def measure(base: str, pid: int, paths: dict[str, str], n: int) -> dict[str, Tim
     }
 
 
-def deep_cursor(store: Store) -> str:
-    """A position a thousand events from the oldest: the last of many pages."""
+def deep_cursor(store: Store, key: str | None = None) -> str:
+    """A position a thousand events from the oldest (of `key`'s events, if given): the
+    last of many pages."""
+    where = "WHERE key_id = :key AND key_id != ''" if key else ""
     with store.read() as conn:
-        row = conn.exec_driver_sql(
-            "SELECT ts_us, id FROM events ORDER BY ts_us LIMIT 1 OFFSET 1000"
+        row = conn.execute(
+            text(f"SELECT ts_us, id FROM events {where} ORDER BY ts_us LIMIT 1 OFFSET 1000"),
+            {"key": key},
         ).first()
     assert row is not None
     return encode_cursor(int(row[0]), str(row[1]))
 
 
 @contextmanager
-def store_url(backend: str, postgres: str | None) -> Iterator[str]:
+def store_url(backend: str, postgres: str | None, keep: str | None) -> Iterator[str]:
     if backend == "postgresql":
         if postgres:
             os.environ["LLMLEDGER_TEST_PG"] = postgres
         with fresh_postgres_database() as url:
             yield url
+    elif keep:
+        path = Path(keep) / "bench.db"
+        if path.exists():
+            raise SystemExit(f"{path} exists: the store is filled from empty")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        yield f"sqlite:///{path}"
     else:
         with tempfile.TemporaryDirectory() as tmp:
             yield f"sqlite:///{Path(tmp) / 'bench.db'}"
@@ -315,12 +350,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=60, help="timed requests per view")
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--postgres", help="admin URL of a PostgreSQL server (postgresql)")
+    parser.add_argument("--keep", help="leave the SQLite store in this folder (bench.db)")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
     results: dict[int, dict[str, Timing]] = {}
     spent: dict[int, tuple[float, float]] = {}
     loads: dict[int, str] = {}
-    with store_url(args.backend, args.postgres) as url:
+    with store_url(args.backend, args.postgres, args.keep) as url:
         settings = settings_for(url)
         store = Store.open(url, settings.organisation.zone)
         store.upgrade()
@@ -334,9 +370,9 @@ def main() -> None:
             print(f"filling to {size:,} events ({args.backend})", file=sys.stderr)
             spent[size] = grow(store, have, size)
             have = size
-            cursor = deep_cursor(store)
+            paths = views(deep_cursor(store), deep_cursor(store, KEY))
             with served(settings) as (base, pid):
-                results[size] = measure(base, pid, views(cursor), args.requests)
+                results[size] = measure(base, pid, paths, args.requests)
             loads[size] = load()
             report(args.backend, args.requests, results, spent, loads)
         store.close()

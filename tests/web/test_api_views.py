@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
+
+import pytest
 
 from llmledger.ledger.recording import record_events
 from tests.web import dataset
@@ -102,26 +105,81 @@ def test_savings_names_missing_attribution(fresh: Running) -> None:
     } in rows
 
 
-def test_events_keyset_pages_cover_everything_once(running: Running) -> None:
-    seen: list[dict[str, Any]] = []
-    path = "/api/v1/events?department=Finance&limit=37"
-    pages = 0
+#: Public filter -> the event's attribute it reads.
+_ATTRIBUTE = {"model": "model_used", "key": "key_id"}
+
+
+def _pages(running: Running, query: str, limit: int) -> list[list[dict[str, Any]]]:
+    pages = []
+    path = f"/api/v1/events?{query}&limit={limit}"
     while path:
         page = running.api(path).json()
-        seen.extend(page["events"])
-        pages += 1
+        pages.append(page["events"])
         cursor = page["next_cursor"]
-        path = f"/api/v1/events?department=Finance&limit=37&cursor={cursor}" if cursor else ""
-    finance = [
+        path = f"/api/v1/events?{query}&limit={limit}&cursor={cursor}" if cursor else ""
+    return pages
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"department": "Finance"},
+        {"project": "Outreach"},
+        {"agent": "visual-tester"},
+        {"provider": "bedrock"},
+        {"model": "gpt-4o-mini"},
+        {"department": "Sales", "agent": "sdr-agent"},
+    ],
+    ids=lambda f: "+".join(f),
+)
+def test_events_keyset_pages_cover_everything_once(
+    running: Running, filters: dict[str, str]
+) -> None:
+    pages = _pages(running, urlencode(filters), 37)
+    seen = [e for page in pages for e in page]
+    expected = [
         e
         for e in dataset.events(datetime.now(UTC).astimezone(dataset.ZONE).date())
-        if e.department == "Finance"
+        if all(getattr(e, _ATTRIBUTE.get(k, k)) == v for k, v in filters.items())
     ]
-    assert len(seen) == len(finance) and pages == -(-len(finance) // 37)
+    assert len(seen) == len(expected) > 37 and len(pages) == -(-len(expected) // 37)
+    assert {e["id"] for e in seen} == {e.id for e in expected}
     assert len({e["id"] for e in seen}) == len(seen)
     stamps = [e["timestamp"] for e in seen]
     assert stamps == sorted(stamps, reverse=True)
     assert seen[0]["timestamp"].endswith(("-05:00", "-04:00"))  # New York time
+
+
+def test_events_by_key_and_end_user(fresh: Running) -> None:
+    """Keys and end users (none in the known company): calls of three keys, two in three
+    with an end user, six a second (a page may end inside a second), paged by the
+    public names."""
+    store = fresh.app.runtime.store
+    day = datetime.now(UTC).astimezone(dataset.ZONE).date()
+    calls = []
+    for i in range(60):
+        event = dataset.text_event(
+            f"keyed-{i:02d}",
+            dataset.at(day, 200 + i // 6),
+            "Sales",
+            "Outreach",
+            "sdr-agent",
+            "openai",
+            "gpt-4o",
+            "1",
+        )
+        event.key_id = f"vk-{i % 3}"
+        event.end_user = f"customer-{i % 2}" if i % 3 != 2 else ""
+        calls.append(event)
+    with store.write() as conn:
+        record_events(conn, calls, store.zone)
+    for name, value in (("key", "vk-1"), ("end_user", "customer-0")):
+        pages = _pages(fresh, urlencode({name: value}), 7)
+        ids = [e["id"] for page in pages for e in page]
+        attribute = _ATTRIBUTE.get(name, name)
+        chosen = [e for e in calls if getattr(e, attribute) == value]
+        assert ids == [e.id for e in sorted(chosen, key=lambda e: (e.ts_us, e.id), reverse=True)]
+        assert all(e[attribute] == value for page in pages for e in page)
 
 
 def test_events_filters_and_usage(running: Running) -> None:

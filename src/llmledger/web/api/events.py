@@ -1,7 +1,8 @@
 """``GET /api/v1/events``: the event log, newest first, keyset-paginated on (ts_us, id).
 
 The cursor is the position of the last event shown; the next page reads from the index
-just below it, so page 10,000 costs what page 1 does (never OFFSET).
+just below it, so page 10,000 costs what page 1 does (never OFFSET). The query itself is
+`llmledger.ledger.event_log`'s.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from llmledger.analytics.periods import DateRange
-from llmledger.ledger import schema
+from llmledger.ledger import event_log
 from llmledger.ledger.event import EventFlag, EventStatus, from_us, to_us
 from llmledger.money import format_usd
 from llmledger.web.api.deps import PrincipalDep, RuntimeDep
@@ -76,23 +77,20 @@ def event_page(
     cursor: tuple[int, str] | None,
     limit: int,
 ) -> dict[str, object]:
-    e = schema.events
-    conds = [e.c[EVENT_FILTERS[k]] == v for k, v in filters.items()]
     lo, hi = _bounds(period, zone)
-    if lo is not None and hi is not None:
-        conds += [e.c.ts_us >= lo, e.c.ts_us < hi]
-    if cursor is not None:
-        conds.append(tuple_(e.c.ts_us, e.c.id) < tuple_(cursor[0], cursor[1]))
-    stmt = select(e).where(*conds).order_by(e.c.ts_us.desc(), e.c.id.desc()).limit(limit + 1)
-    rows = [r._mapping for r in conn.execute(stmt)]
-    more = len(rows) > limit
-    rows = rows[:limit]
-    usage: dict[str, dict[str, int | str]] = {}
-    if rows:
-        u = schema.event_usage
-        ids = [r["id"] for r in rows]
-        for line in conn.execute(select(u).where(u.c.event_id.in_(ids))):
-            usage.setdefault(line.event_id, {})[line.usage_type] = _milli(line.quantity_milli)
+    page = event_log.read_page(
+        conn,
+        {EVENT_FILTERS[k]: v for k, v in filters.items()},
+        since_us=lo,
+        until_us=hi,
+        before=cursor,
+        limit=limit,
+    )
+    rows = page.events
+    usage = {
+        event_id: {kind: _milli(q) for kind, q in lines.items()}
+        for event_id, lines in page.usage.items()
+    }
     events = [
         {
             "id": r["id"],
@@ -120,7 +118,7 @@ def event_page(
     last = rows[-1] if rows else None
     return {
         "events": events,
-        "next_cursor": encode_cursor(last["ts_us"], last["id"]) if more and last else None,
+        "next_cursor": encode_cursor(last["ts_us"], last["id"]) if page.more and last else None,
     }
 
 
