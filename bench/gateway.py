@@ -43,6 +43,7 @@ from typing import Any
 UPSTREAM_CORE, PROXY_CORE, LOAD_CORE = 1, 0, 1
 
 from bench_servers import run_floor, run_stack_floor, run_upstream  # noqa: E402
+from proc_usage import cpu_seconds, rss_mb, writer_seconds  # noqa: E402
 
 
 def run_gateway(port: int, upstream: str, workdir: Path, budgets: bool = False) -> None:
@@ -265,25 +266,6 @@ async def _aiohttp_load(
     )
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def writer_seconds(pid: int) -> float:
-    """CPU time of the process's ledger writer thread (named ``llmledger-writer``)."""
-    total = 0.0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            if not (task / "comm").read_text().startswith("llmledger-writ"):
-                continue
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the thread ended meanwhile
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
-
-
 def measure(
     base: str,
     pid: int,
@@ -344,13 +326,6 @@ async def first_byte(base: str, key: str, count: int) -> tuple[float, float]:
                 times.append((t1 - t0) * 1e3)
     times.sort()
     return statistics.median(times), times[int(len(times) * 0.99)]
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
 
 
 async def hold_streams(base: str, key: str, pid: int, count: int) -> tuple[float, float, float]:
