@@ -19,6 +19,8 @@ import random
 import time
 from dataclasses import dataclass, field
 
+from anomaly_oracle import Oracle
+
 from llmledger.anomalies.engine import Policy, chain, evaluate
 from llmledger.anomalies.flags import Flag
 from llmledger.anomalies.series import Frame, ScopeSeries, Series, parent_of, scopes_of
@@ -519,6 +521,57 @@ def main() -> None:
     elapsed = time.perf_counter() - t1
     score(injected, detections)
     report(injected, detections, len(frame.scopes), hours, elapsed)
+    if not args.scopes:
+        reference(agents, injected, len(frame.scopes), hours)
+
+
+def reference(agents: list[Agent], injected: list[Injected], scopes: int, hours: int) -> None:
+    """The oracle's recall of spend spikes within the same false-alarm limits: what the
+    data allows a detector that knew every agent's true call rate (see anomaly_oracle)."""
+    t0 = time.perf_counter()
+    oracle = Oracle(
+        agents,
+        injected,
+        lambda ag, q: expected_rate(ag, q, 1.0),
+        Q_PER_H,
+        WARMUP_H,
+        GAP_H,
+    )
+    months = (hours - WARMUP_H) / 730
+    spikes = [i for i in injected if i.kind == "spend_spike" and i.big]
+    found = sum(i.detected_at is not None for i in spikes)
+    print(
+        f"reference: an oracle that knows each agent's true call rate, its windows of "
+        f"1-48 h scored by their exact spread ({time.perf_counter() - t0:.0f}s); "
+        f"the detectors found {found}/{len(spikes)} spend spikes > 20%"
+    )
+    budgets = {
+        "the limit on the agents' own scope-months": math.floor(len(agents) * months / 100),
+        "the whole run's allowance, all on the agents": math.floor(scopes * months / 100),
+    }
+    for label, allowed in budgets.items():
+        o = oracle.outcome(allowed)
+        print(
+            f"  {label} ({o.allowed} false alarms): bar z >= {o.bar:.2f}, "
+            f"{o.false_alarms} false, recall > 20% {o.found}/{o.spikes} = "
+            f"{o.found / o.spikes:.3f} ({o.within_1h_line} within 1 h of the line); "
+            f"detectors / oracle = {found / max(o.found, 1):.2f}"
+        )
+    o = oracle.outcome(budgets["the limit on the agents' own scope-months"])
+    for i in spikes:
+        by_oracle = injected.index(i) not in o.missed
+        by_detectors = i.detected_at is not None
+        if not (by_oracle and by_detectors):
+            who = {
+                (False, False): "missed by both",
+                (True, False): "missed by the detectors, found by the oracle",
+                (False, True): "found by the detectors, missed by the oracle",
+            }[(by_oracle, by_detectors)]
+            print(
+                f"  {who}: {i.agent.scope} at h{i.start_q / 4:.2f} "
+                f"for {(i.end_q - i.start_q) / 4:.2f}h, {i.size}, "
+                f"impact {i.impact / max(i.daily, 1):.2f}d, oracle's best z {oracle.peak(i):.1f}"
+            )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -83,3 +84,38 @@ def medium() -> Thresholds:
     th = for_sensitivity("medium")
     assert th is not None
     return th
+
+
+def poisson(rng: random.Random, mean: float) -> int:
+    """A Poisson count (Knuth's method: the means here are small)."""
+    limit, k, p = math.exp(-mean), 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
+
+
+def few_calls(
+    weeks: int,
+    *,
+    peak: float,
+    seed: int = 5,
+    swing: float = 0.1,
+    rise: Callable[[int], float] | None = None,
+) -> Frame:
+    """An office agent of few calls: Poisson counts at `peak` an hour 13:00-22:00 UTC on
+    weekdays, an eighth of that at night, a fifth at weekends, each day's rate swinging
+    by `swing` (a busy day, a quiet one). `rise` multiplies the rate of hour t."""
+    rng = random.Random(seed)
+    b = FrameBuilder(START_US, weeks * WEEK_H)
+    factor = 1.0
+    for t in range(b.hours):
+        if t % 24 == 0:
+            factor = math.exp(rng.gauss(0, swing))
+        weekday, hour = (t // 24) % 7, t % 24
+        mean = peak if 13 <= hour < 22 else peak / 8
+        if weekday >= 5:
+            mean /= 5
+        calls = poisson(rng, mean * factor * (rise(t) if rise is not None else 1.0))
+        add(b, t, calls, calls * CPC)
+    return b.build()

@@ -14,8 +14,9 @@ sees none must not make three calls look huge, and a scope whose days swing by 1
 must not page for a 15% rise. A scope too young for a month of errors uses the spread
 of the past weeks' windows, floored at a share of the expectation.
 
-Amounts stay integers (nano-USD or counts): a scaled sample is ``w * level_now //
-level_then``; only the spread, used for scores, is a float.
+Amounts stay integers (nano-USD or counts): a scaled sample is ``w * level_now /
+level_then`` rounded to the nearest integer (floored, a count of two calls scaled by
+0.97 would be one); only the spread, used for scores, is a float.
 """
 
 from __future__ import annotations
@@ -94,7 +95,9 @@ def scaled_samples(
             break
         level_then = series.level(a - off)
         if level_then > 0:
-            samples.append(window(a - off, t - off, fraction) * level_now // level_then)
+            # rounded, not floored: a count of 2 calls scaled by 0.97 is 2, not 1
+            scaled = window(a - off, t - off, fraction) * level_now
+            samples.append((2 * scaled + level_then) // (2 * level_then))
     return level_now, samples
 
 

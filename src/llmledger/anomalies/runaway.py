@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 
 from llmledger.anomalies import spikes
-from llmledger.anomalies.baseline import MAD_TO_SD, Expectation, expectation, median
+from llmledger.anomalies.baseline import Expectation, expectation, median
+from llmledger.anomalies.counts import call_size_spread
 from llmledger.anomalies.flags import Flag, Point, Thresholds
 from llmledger.anomalies.series import DAY_H, ScopeSeries
 
@@ -38,31 +39,6 @@ def daily_cost_per_call(ss: ScopeSeries, t: int, days: int = 14) -> float:
         if calls:
             values.append(ss.cost.total(a, b) / calls)
     return median(values)
-
-
-def call_size_spread(ss: ScopeSeries, t: int) -> float:
-    """The relative spread of one call's cost (a sum of n calls spreads by this over
-    the square root of n), measured over the week before hour t's day. Memoised per day."""
-    day = t // DAY_H
-    key = (day, 0)
-    cached = ss.calls.memo.get(key)
-    if cached is not None:
-        return cached
-    b = day * DAY_H
-    a = b - 7 * DAY_H
-    calls = ss.calls.total(a, b)
-    spread = 1.0
-    if calls:
-        usual = ss.cost.total(a, b) / calls
-        devs = []
-        for h in range(a, b):
-            n = ss.calls.total(h, h + 1)
-            if n and usual > 0:
-                devs.append(abs(ss.cost.total(h, h + 1) / (n * usual) - 1) * math.sqrt(n))
-        if len(devs) >= DAY_H:
-            spread = max(MAD_TO_SD * median(devs), 0.1)
-    ss.calls.memo[key] = spread
-    return spread
 
 
 def _model_moved(ss: ScopeSeries, t: int, width: int, fraction: float, calls: int) -> bool:
@@ -142,17 +118,13 @@ def _detect_window(
             desc = f"{calls.observed} calls in the hour, {rate:.1f}x the usual rate"
     else:
         desc = f"cost per call at {cpc / norm:.1f}x its norm"
-    return Flag(
-        kind="runaway_agent",
-        scope=ss.scope,
-        subject="",
-        t=t,
-        started=points[0].t,
-        points=tuple(points),
-        score=max(calls.score(), cost.score()),
-        description=desc,
-        department=ss.department,
-        detail={
+    return spikes.scope_flag(
+        ss,
+        t,
+        points,
+        max(calls.score(), cost.score()),
+        desc,
+        {
             "calls": calls.observed,
             "expected_calls": calls.expected,
             "cost_per_call_nanos": round(cpc),
@@ -160,4 +132,5 @@ def _detect_window(
             "signal": "rate" if rate_hit else "cost_per_call",
             "window": f"{width}h",
         },
+        kind="runaway_agent",
     )

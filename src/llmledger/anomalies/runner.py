@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 from llmledger.analytics.periods import DateRange
 from llmledger.anomalies import records
 from llmledger.anomalies.baseline import NOISE_DAYS
+from llmledger.anomalies.counts import SWING_DAYS
 from llmledger.anomalies.engine import Policy, evaluate
 from llmledger.anomalies.flags import Flag
 from llmledger.anomalies.records import Anomaly
@@ -80,9 +81,10 @@ class AnomalyRunner:
             first = min(self._next_hour_us, current)
         else:
             first = current - FIRST_LOOKBACK_H * HOUR_US
-        # the baseline's weeks, the fortnight of its levels, the month of its own past
-        # errors (the noise) and the longest window
-        history = ((self.policy.weeks + 2) * WEEK_H + (NOISE_DAYS + 2) * DAY_H) * HOUR_US
+        # the baseline's weeks, the fortnight of its levels, the days of its own past
+        # errors (the noise, the day-to-day swing) and the longest window
+        past_days = max(NOISE_DAYS, SWING_DAYS) + 2
+        history = ((self.policy.weeks + 2) * WEEK_H + past_days * DAY_H) * HOUR_US
         with self.store.read() as conn:
             frame = load_frame(conn, first - history, current + HOUR_US)
             muted = records.muted_checker(records.active_mutes(conn, now_us))

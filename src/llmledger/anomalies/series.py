@@ -20,6 +20,7 @@ from llmledger.ledger import schema
 
 if TYPE_CHECKING:
     from llmledger.anomalies.steps import Step
+    from llmledger.anomalies.sustained import Run
 
 HOUR_US = 3_600_000_000
 DAY_H = 24
@@ -38,6 +39,9 @@ class Series:
         "noise_memo",
         "expected_memo",
         "step_memo",
+        "swing_memo",
+        "rate_memo",
+        "cusum_memo",
     )
 
     def __init__(self, values: Iterable[int], quarters: Iterable[int] | None = None) -> None:
@@ -55,6 +59,11 @@ class Series:
         #: Complete hours' seasonal expectations, and the within-the-day steps.
         self.expected_memo: dict[int, int | None] = {}
         self.step_memo: dict[tuple[int, int], Step | None] = {}
+        #: The day-to-day swing measured for each day (see `counts.day_swing`).
+        self.swing_memo: dict[int, float | None] = {}
+        #: Complete hours' expected counts and sustained-rise sums (see `sustained`).
+        self.rate_memo: dict[int, float | None] = {}
+        self.cusum_memo: dict[tuple[float, int], Run | None] = {}
         self.quarters: array[int] | None = None
         if quarters is not None:
             q = array("q", [0])
