@@ -232,8 +232,9 @@ def _apply(inj: Injected, rng: random.Random) -> None:
             inj.impact += add
             inj.added.append(add)
     else:
-        model = rng.choice(["openai/o3", "anthropic/claude-opus-4-1", "google/gemini-2.5-pro"])
+        model = rng.choice(NEW_MODELS)
         p, r = rng.uniform(0.05, 1.0), math.exp(rng.uniform(math.log(0.5), math.log(6)))
+        model = _unused_model(ag, model, inj.start_q, inj.end_q)
         inj.size = f"{model} for {p:.0%} of calls at {r:.1f}x"
         calls_s, cost_s = ag.extra_model.setdefault(model, ([0] * len(ag.cost), [0] * len(ag.cost)))
         for q in span:
@@ -249,6 +250,27 @@ def _apply(inj: Injected, rng: random.Random) -> None:
             ag.cost[q] += new - base
             inj.impact += new  # the spend that went to a model never used before
             inj.added.append(new)
+
+
+NEW_MODELS = ["openai/o3", "anthropic/claude-opus-4-1", "google/gemini-2.5-pro"]
+#: A new model is new when the agent has not used it for four weeks (the detector's
+#: history): another injection of the same model stays this far away, either side.
+NEW_MODEL_APART_Q = 35 * 24 * Q_PER_H
+
+
+def _unused_model(ag: Agent, drawn: str, start_q: int, end_q: int) -> str:
+    """`drawn`, or, when the agent uses it within five weeks of the span (an injection of
+    the same model nearby), the first of the others it does not: a model the agent has
+    just used is not new, and a move at an unchanged price is not an anomaly."""
+    lo, hi = max(0, start_q - NEW_MODEL_APART_Q), end_q + NEW_MODEL_APART_Q
+
+    def used(model: str) -> bool:
+        calls = ag.extra_model.get(model)
+        return calls is not None and any(calls[0][lo:hi])
+
+    if not used(drawn):
+        return drawn
+    return next((m for m in NEW_MODELS if not used(m)), drawn)
 
 
 def _hourly(values: list[int]) -> list[int]:

@@ -47,3 +47,33 @@ def test_a_new_scope_has_no_modality_history() -> None:
         6, first_hour=at(5, 0, 0), extra=lambda b: add(b, t, 5, 300 * CPC, usage="video_seconds")
     )
     assert modality.detect(frame.scopes[AGENT], t, MEDIUM) == []
+
+
+def test_audio_creeping_in_is_flagged_once_its_spend_since_its_first_use_adds_up() -> None:
+    # from Monday of week 5, a little audio in each busy hour: 18 calls' worth a day,
+    # under the record floor (12% of a ~350-call day) on any one day
+    def extra(b: FrameBuilder) -> None:
+        for day in range(5):
+            for hour in range(13, 22):
+                add(b, at(5, day, hour), 0, 2 * CPC, usage="audio_seconds")
+
+    ss = build(6, extra=extra).scopes[AGENT]
+    assert modality.detect(ss, at(5, 0, 21), MEDIUM) == []
+    (flag,) = modality.detect(ss, at(5, 2, 20), MEDIUM)
+    assert flag.usage_type == "audio_seconds" and flag.detail["new"] is True
+    assert flag.started == at(5, 0, 13)
+    assert sum(p.observed for p in flag.points) == 3 * 18 * CPC - 2 * CPC
+
+
+def test_a_new_usage_type_tried_once_and_dropped_is_not_flagged_days_later() -> None:
+    tried = at(5, 0, 14)
+
+    def extra(b: FrameBuilder) -> None:
+        for t in range(tried, tried + 3):
+            add(b, t, 5, 30 * CPC, usage="video_seconds")
+
+    ss = build(6, extra=extra).scopes[AGENT]
+    assert [f.subject for f in modality.detect(ss, tried + 5, MEDIUM)] == ["video_seconds"]
+    assert [f.subject for f in modality.detect(ss, tried + 23, MEDIUM)] == ["video_seconds"]
+    for t in range(tried + 3 + 24, at(5, 4, 0)):
+        assert modality.detect(ss, t, MEDIUM) == []

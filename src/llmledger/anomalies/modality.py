@@ -1,7 +1,7 @@
 """Modality shifts: a scope starts spending on a usage type it has not used in four
-weeks (images, audio, video, cached or reasoning tokens...), or a usage type's share of
-the scope's spend over the last 24 hours rises far above its daily shares of the four
-weeks before.
+weeks (images, audio, video, cached or reasoning tokens...; see `novelty`: its spend is
+summed from its first use), or a usage type's share of the scope's spend over the last
+24 hours rises far above its daily shares of the four weeks before.
 
 Shares are integer parts per million, so the expected spend of a type (its usual share
 of what the scope spent) stays an integer amount.
@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from llmledger.anomalies.baseline import level, mad, median_int
 from llmledger.anomalies.flags import Flag, Point, Thresholds
+from llmledger.anomalies.novelty import HISTORY_DAYS, MIN_ACTIVE_DAYS, new_since
 from llmledger.anomalies.series import DAY_H, ScopeSeries, Series
 
 PPM = 1_000_000
-HISTORY_DAYS = 28
-#: Days of activity a scope needs before a usage type can be new to it.
-MIN_ACTIVE_DAYS = 7
 
 
 def _daily_shares(ss: ScopeSeries, s: Series, end: int) -> list[int]:
@@ -32,19 +30,21 @@ def _daily_shares(ss: ScopeSeries, s: Series, end: int) -> list[int]:
 def detect(ss: ScopeSeries, t: int, th: Thresholds, fraction: float = 1.0) -> list[Flag]:
     if ss.days_active(t) < MIN_ACTIVE_DAYS:
         return []
-    a = t - DAY_H + 1
-    total_now = ss.cost.window(a, t, fraction)
-    hist_a = a - HISTORY_DAYS * DAY_H
-    total_hist = ss.cost.total(hist_a, a)
-    if total_now <= 0 or total_hist <= 0:
+    day_a = t - DAY_H + 1
+    hist_a = day_a - HISTORY_DAYS * DAY_H
+    total_hist = ss.cost.total(hist_a, day_a)
+    if ss.cost.window(day_a, t, fraction) <= 0 or total_hist <= 0:
         return []
-    floor = th.min_share * level(ss.cost, a)
+    floor = th.min_share * level(ss.cost, day_a)
     out: list[Flag] = []
     for usage_type, s in ss.usage.items():
+        first = new_since(ss, s, t, fraction)
+        a = day_a if first is None else first  # a new type: its spend since its first use
+        total_now = ss.cost.window(a, t, fraction)
         now = s.window(a, t, fraction)
-        if now <= 0 or now < floor:
+        if now <= 0 or now < floor or total_now <= 0:
             continue
-        hist = s.total(hist_a, a)
+        hist = 0 if first is not None else s.total(hist_a, a)
         share_now = now * PPM // total_now
         points_ppm = round(th.share_points * PPM)
         if hist == 0:

@@ -1,38 +1,42 @@
 """New models and providers in a scope, and sudden moves to a more expensive model.
 
-A model is new to a scope when it served none of the scope's calls in the previous four
-weeks and, over the last 24 hours, took spend worth a record. A move to a pricier model
-is a rise of the scope's cost per call over the last 24 hours far above its daily
-medians of the four weeks before, together with a model whose share of the calls grew:
-the expected spend is what the same calls would have cost at the usual cost per call.
+A model is new to a scope when it served none of the scope's calls in the four weeks
+before its first call of the last week (see `novelty`) and its spend since that first
+call is worth a record. A move to a pricier model is a rise of the scope's cost per
+call over the last 24 hours far above its daily medians of the four weeks before (and
+above the median of the same 24 hours in those weeks: a project whose pricier agent is
+busiest at weekends costs more per call every weekend), together with a model whose
+share of the calls grew: the expected spend is what the same calls would have cost at
+the usual cost per call.
 """
 
 from __future__ import annotations
 
 from llmledger.anomalies.baseline import level, mad, median_int
 from llmledger.anomalies.flags import Flag, Point, Thresholds
-from llmledger.anomalies.series import DAY_H, ScopeSeries
+from llmledger.anomalies.novelty import HISTORY_DAYS, MIN_ACTIVE_DAYS, new_since
+from llmledger.anomalies.series import DAY_H, WEEK_H, ScopeSeries
 
-HISTORY_DAYS = 28
-MIN_ACTIVE_DAYS = 7
 MIN_MOVE_CALLS = 10
 #: Rise of a model's share of the calls that makes a cost-per-call rise a "move".
 MOVE_SHARE = 0.2
 
 
-def _new_models(
-    ss: ScopeSeries, t: int, a: int, hist_a: int, floor: float, fraction: float
-) -> list[Flag]:
+def _new_models(ss: ScopeSeries, t: int, floor: float, fraction: float) -> list[Flag]:
     out = []
-    known_providers = {
-        m.split("/", 1)[0] for m, s in ss.model_calls.items() if s.total(hist_a, a) > 0
-    }
     for model, cost in ss.model_cost.items():
-        now = cost.window(a, t, fraction)
-        if now <= 0 or now < floor or ss.model_calls[model].total(hist_a, a) > 0:
+        first = new_since(ss, ss.model_calls[model], t, fraction)
+        if first is None:
             continue
+        hist_a = first - HISTORY_DAYS * DAY_H
+        now = cost.window(first, t, fraction)
+        if now <= 0 or now < floor:
+            continue
+        known_providers = {
+            m.split("/", 1)[0] for m, c in ss.model_calls.items() if c.total(hist_a, first) > 0
+        }
         points = []
-        for h in range(a, t + 1):
+        for h in range(first, t + 1):
             v = cost.hour(h, fraction if h == t else 1.0)
             if v > 0:
                 points.append(Point(h, v, 0))
@@ -50,10 +54,25 @@ def _new_models(
                 score=now / floor if floor else 0.0,
                 description=f"new {what} {model} (unused in the previous {HISTORY_DAYS} days)",
                 department=ss.department,
-                detail={"model": model, "provider": provider, "new_provider": new_provider},
+                detail={
+                    "model": model,
+                    "provider": provider,
+                    "new_provider": new_provider,
+                    "spend_since_first_call_nanos": now,
+                },
             )
         )
     return out
+
+
+def same_day_cpc(ss: ScopeSeries, a: int, t: int, fraction: float) -> int:
+    """The median cost per call of hours a..t in each of the four weeks before."""
+    values = []
+    for j in range(1, HISTORY_DAYS // 7 + 1):
+        calls = ss.calls.window(a - j * WEEK_H, t - j * WEEK_H, fraction)
+        if calls:
+            values.append(ss.cost.window(a - j * WEEK_H, t - j * WEEK_H, fraction) // calls)
+    return median_int(values) if values else 0
 
 
 def _move(
@@ -73,8 +92,11 @@ def _move(
         c = ss.calls.total(d0, d1)
         if c:
             daily.append(ss.cost.total(d0, d1) // c)
-    usual = median_int(daily)
-    spread = mad([float(x) for x in daily], float(usual))
+    median = median_int(daily)
+    spread = mad([float(x) for x in daily], float(median))
+    # a scope whose mix of calls differs by weekday (its pricier agent busy at weekends)
+    # is read against the same day of the week as well
+    usual = max(median, same_day_cpc(ss, a, t, fraction))
     cpc_now = cost_now // calls_now
     expected = calls_now * usual
     if (
@@ -126,7 +148,7 @@ def detect(ss: ScopeSeries, t: int, th: Thresholds, fraction: float = 1.0) -> li
     if ss.calls.total(hist_a, a) <= 0:
         return []
     floor = th.min_share * level(ss.cost, a)
-    out = _new_models(ss, t, a, hist_a, floor, fraction)
+    out = _new_models(ss, t, floor, fraction)
     if not out:
         move = _move(ss, t, th, a, hist_a, floor, fraction)
         if move is not None:
