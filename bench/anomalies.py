@@ -563,8 +563,9 @@ def reference(agents: list[Agent], injected: list[Injected], scopes: int, hours:
     spikes = [i for i in injected if i.kind == "spend_spike" and i.big]
     found = sum(i.detected_at is not None for i in spikes)
     print(
-        f"reference: an oracle that knows each agent's true call rate, its windows of "
-        f"1-48 h scored by their exact spread ({time.perf_counter() - t0:.0f}s); "
+        f"reference: an oracle that knows each agent's true call rate, its windows of a "
+        f"quarter to 48 h scored by the exact tail of their counts "
+        f"({time.perf_counter() - t0:.0f}s); "
         f"the detectors found {found}/{len(spikes)} spend spikes > 20%"
     )
     budgets = {
