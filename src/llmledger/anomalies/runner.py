@@ -19,13 +19,13 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import Connection
 
 from llmledger.analytics.periods import DateRange
-from llmledger.anomalies import records
+from llmledger.anomalies import memos, records
 from llmledger.anomalies.baseline import NOISE_DAYS
 from llmledger.anomalies.counts import SWING_DAYS
 from llmledger.anomalies.engine import Policy, evaluate
 from llmledger.anomalies.flags import Flag
 from llmledger.anomalies.records import Anomaly
-from llmledger.anomalies.series import DAY_H, HOUR_US, WEEK_H, load_frame
+from llmledger.anomalies.series import DAY_H, HOUR_US, WEEK_H, Frame, load_frame
 from llmledger.ledger.event import to_us
 from llmledger.ledger.store import Store
 from llmledger.money import cents, usd_to_nanos
@@ -70,6 +70,8 @@ class AnomalyRunner:
         self.clock = clock
         self.policy = policy_of(settings)
         self._next_hour_us: int | None = None
+        #: The last run's frame, whose memos of complete hours the next run takes over.
+        self._frame: Frame | None = None
 
     def run(self, now: datetime | None = None, since: datetime | None = None) -> RunResult:
         now_us = to_us(now or self.clock())
@@ -85,9 +87,12 @@ class AnomalyRunner:
         # errors (the noise, the day-to-day swing) and the longest window
         past_days = max(NOISE_DAYS, SWING_DAYS) + 2
         history = ((self.policy.weeks + 2) * WEEK_H + past_days * DAY_H) * HOUR_US
+        start = first - history
+        start -= start % (DAY_H * HOUR_US)  # at midnight UTC: the memos carry all day
         with self.store.read() as conn:
-            frame = load_frame(conn, first - history, current + HOUR_US)
+            frame = load_frame(conn, start, current + HOUR_US)
             muted = records.muted_checker(records.active_mutes(conn, now_us))
+        memos.carry(self._frame, frame)
         last = frame.index(current) if fraction >= MIN_FRACTION else frame.index(current) - 1
         flags: list[Flag] = []
         hours = 0
@@ -100,6 +105,7 @@ class AnomalyRunner:
             records.resolve_quiet(conn, now_us, QUIET_HOURS)
         alerts = self._alert(touched) if self.outbox is not None else []
         self._next_hour_us = current  # the hour in progress is read again next time
+        self._frame = frame
         return RunResult(hours, len(flags), touched, alerts)
 
     def messages(self, anomaly: Anomaly) -> list[Message]:
