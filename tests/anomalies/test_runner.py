@@ -134,3 +134,18 @@ def test_the_digest_lists_the_week_anomalies(spiky: Store) -> None:
         assert line.scope == AGENT and line.impact_nanos > 0
         assert source(conn, week, "Sales") == []
         assert source(conn, DateRange(date(2026, 1, 5), date(2026, 1, 11)), None) == []
+
+
+@pytest.mark.parametrize("minutes", [20, 10 * 60 + 20], ids=["afternoon", "past-midnight"])
+def test_runs_within_a_day_carry_the_memos_of_complete_hours(spiky: Store, minutes: int) -> None:
+    # past midnight, the first run's three hours of look-back reach into yesterday
+    runner, _ = _runner(spiky, minutes=minutes)
+    first = runner.run()
+    earlier = runner.last_frame
+    again = runner.run()
+    assert earlier is not None and runner.last_frame is not None
+    assert runner.last_frame is not earlier  # loaded afresh...
+    assert runner.last_frame.start_us == earlier.start_us
+    # ...with the first run's memos
+    assert runner.last_frame.scopes[AGENT].cost.memo is earlier.scopes[AGENT].cost.memo
+    assert first.hours == 4 and again.hours == 1

@@ -71,7 +71,7 @@ class AnomalyRunner:
         self.policy = policy_of(settings)
         self._next_hour_us: int | None = None
         #: The last run's frame, whose memos of complete hours the next run takes over.
-        self._frame: Frame | None = None
+        self.last_frame: Frame | None = None
 
     def run(self, now: datetime | None = None, since: datetime | None = None) -> RunResult:
         now_us = to_us(now or self.clock())
@@ -87,12 +87,14 @@ class AnomalyRunner:
         # errors (the noise, the day-to-day swing) and the longest window
         past_days = max(NOISE_DAYS, SWING_DAYS) + 2
         history = ((self.policy.weeks + 2) * WEEK_H + past_days * DAY_H) * HOUR_US
-        start = first - history
-        start -= start % (DAY_H * HOUR_US)  # at midnight UTC: the memos carry all day
+        # at midnight UTC, the same for every run of the day (a first run's look-back
+        # included), so that the memos carry from one run to the next all day
+        start = min(first, current - FIRST_LOOKBACK_H * HOUR_US) - history
+        start -= start % (DAY_H * HOUR_US)
         with self.store.read() as conn:
             frame = load_frame(conn, start, current + HOUR_US)
             muted = records.muted_checker(records.active_mutes(conn, now_us))
-        memos.carry(self._frame, frame)
+        memos.carry(self.last_frame, frame)
         last = frame.index(current) if fraction >= MIN_FRACTION else frame.index(current) - 1
         flags: list[Flag] = []
         hours = 0
@@ -105,7 +107,7 @@ class AnomalyRunner:
             records.resolve_quiet(conn, now_us, QUIET_HOURS)
         alerts = self._alert(touched) if self.outbox is not None else []
         self._next_hour_us = current  # the hour in progress is read again next time
-        self._frame = frame
+        self.last_frame = frame
         return RunResult(hours, len(flags), touched, alerts)
 
     def messages(self, anomaly: Anomaly) -> list[Message]:
