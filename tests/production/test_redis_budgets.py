@@ -121,8 +121,14 @@ async def test_one_budget_across_replicas_held_in_redis(
         key = new_key(store)
         with store.write() as conn:
             budget = set_budget(conn, scope=AGENT, limit_usd=limit_usd)
+        # a healthy Redis: a command slowed by a loaded machine must not count as down
         with cluster(
-            postgres_url, replicas, tmp_path, delay_s=0.2, STORE__REDIS_URL=url
+            postgres_url,
+            replicas,
+            tmp_path,
+            delay_s=0.2,
+            STORE__REDIS_URL=url,
+            STORE__REDIS_TIMEOUT_S="5",
         ) as running:
             outcomes = await load([r.url for r in running.replicas], key, calls)
             await asyncio.to_thread(wait_settled, store)
