@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from llmledger.anomalies import spikes
+from llmledger.anomalies.baseline import Expectation
 from llmledger.anomalies.engine import Policy, evaluate
 from llmledger.anomalies.series import WEEK_H, FrameBuilder
 from tests.anomalies.builders import AGENT, CPC, START_US, add, at, build, medium
@@ -117,3 +118,15 @@ def test_an_anomaly_last_week_does_not_hide_one_now() -> None:
     assert flag is not None and flag.started == t
     (point,) = flag.points
     assert point.expected < 60 * CPC  # the baseline is the usual ~40 calls, not 4x that
+
+
+def test_a_spike_where_the_baseline_expects_nothing_says_so() -> None:
+    ss = build(6).scopes[AGENT]
+    t = at(5, 2, 3)
+    e = Expectation(
+        observed=5 * CPC, expected=0, spread=float(CPC), level=300 * CPC, samples=(0,) * 8
+    )
+    flag = spikes._flag(ss, t, 1, e, 7.0, 1.0, 8)
+    assert flag is not None
+    assert flag.description == "spend over the hour where the seasonal baseline expects none"
+    assert "inf" not in flag.description

@@ -269,14 +269,17 @@ def _flag(
         points = window_points(ss, t, width, fraction, weeks)
     if not points:
         return None
-    ratio = e.observed / e.expected if e.expected else float("inf")
     what = f"the last {width} hours" if width > 1 else "the hour"
+    if e.expected > 0:
+        description = f"spend over {what} at {e.observed / e.expected:.1f}x the seasonal baseline"
+    else:
+        description = f"spend over {what} where the seasonal baseline expects none"
     return scope_flag(
         ss,
         t,
         points,
         z,
-        f"spend over {what} at {ratio:.1f}x the seasonal baseline",
+        description,
         {
             "window": f"{width}h",
             "window_observed_nanos": e.observed,
