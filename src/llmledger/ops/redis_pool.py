@@ -14,7 +14,8 @@ from redis.backoff import NoBackoff
 
 #: Connections to Redis per client and process; more calls at once wait for one.
 POOL_SIZE = 64
-#: How long a call waits for a free connection before Redis counts as unavailable.
+#: How long a call waits at least for a free connection before Redis counts as
+#: unavailable (the Redis timeout, when longer).
 POOL_WAIT_S = 1.0
 
 
@@ -27,12 +28,13 @@ def connect(
     wait_s: float = POOL_WAIT_S,
 ) -> aioredis.Redis[bytes]:
     """A client for `url`. A `listener` (pub/sub) waits without a read timeout and pings
-    every 10 s to notice a dead peer."""
+    every 10 s to notice a dead peer. A call waits for a free connection up to the longer
+    of `wait_s` and `timeout_s`: a burst that keeps every connection busy is no outage."""
     pool: aioredis.BlockingConnectionPool[aioredis.Connection] = (
         aioredis.BlockingConnectionPool.from_url(
             url,
             max_connections=pool_size,
-            timeout=wait_s,
+            timeout=max(wait_s, timeout_s),
             socket_timeout=None if listener else timeout_s,
             socket_connect_timeout=timeout_s,
             retry=Retry(NoBackoff(), 0),
