@@ -103,6 +103,9 @@ class Running:
 
 
 def settings_for(db_url: str) -> Settings:
+    """The pages' server over a store of 400 days. The anomaly detectors' background run is
+    off: its first run over such a store is tens of seconds of CPU in every server started
+    here, and a stop waits for it; the runner has its own tests (tests/anomalies)."""
     return Settings(
         store={"url": db_url},
         admin_token=ADMIN_TOKEN,
@@ -112,6 +115,7 @@ def settings_for(db_url: str) -> Settings:
             "annual_budget_usd": "80000",
             "monthly_budget_usd": "15000",
         },
+        anomalies={"enabled": False},
     )
 
 
